@@ -1,0 +1,112 @@
+"""Stage ceiling: each stage's pure function over the same documents, in one process.
+
+The sum of the per-stage costs is what one core needs per document at best; with two
+cores the pipeline cannot beat 2 × 1000 / sum(ms) documents per second. The pipeline
+benchmark is measured against that number.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from bench.corpus import GeneratedDoc
+from bench.timing import per_item_ms
+
+
+def stage_ceiling(docs: list[GeneratedDoc], *, cores: int = 2) -> dict[str, Any]:
+    from services.extract.cleaning import clean_document
+    from services.extract.metadata import extract_metadata
+    from services.search.analysis import get_analyzer
+    from shared.formats import decode_text
+
+    # Mixed encodings as they arrive: every third document in GB18030.
+    raw = [d.text.encode("gb18030" if i % 3 == 0 else "utf-8") for i, d in enumerate(docs)]
+    stages: dict[str, float] = {}
+    stages["decode"], decoded = per_item_ms(decode_text, raw)
+    texts = [d.text for d in decoded]
+    stages["clean"], cleaned = per_item_ms(clean_document, texts)
+    clean_texts = [c.text for c in cleaned]
+    stages["extract"], metas = per_item_ms(extract_metadata, clean_texts)
+    stages["dedupe"] = _dedupe_ms(cleaned, metas)
+    analyzer = get_analyzer()
+    stages["analyze"], _ = per_item_ms(
+        lambda t: analyzer.max_word(analyzer.normalize(t)), clean_texts
+    )
+    stages["engine_add"] = _engine_add_ms(cleaned, metas)
+    total = sum(stages.values())
+    return {
+        "documents": len(docs),
+        "mean_kb": round(sum(len(r) for r in raw) / len(raw) / 1024, 2),
+        "ms_per_doc": {k: round(v, 3) for k, v in stages.items()},
+        "sum_ms_per_doc": round(total, 3),
+        "ceiling_docs_per_s_1_core": round(1000 / total, 1),
+        f"ceiling_docs_per_s_{cores}_cores": round(cores * 1000 / total, 1),
+    }
+
+
+def _dedupe_ms(cleaned: list[Any], metas: list[dict[str, Any]]) -> float:
+    """The real dedupe stage against a real (SQLite) database, one write transaction each."""
+    import time
+
+    from services.extract.dedupe import DocIdentity, deduplicate
+    from shared.db import dispose_all, session_scope
+    from shared.migrate import upgrade
+    from shared.models import Document, Status
+
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{Path(tmp) / 'bench.db'}"
+        upgrade(url)
+        ids = []
+        with session_scope(url, write=True) as session:
+            for c in cleaned:
+                doc = Document(
+                    status=Status.DEDUPLICATING, text=c.text, content_hash=c.content_hash
+                )
+                session.add(doc)
+                session.flush()
+                ids.append(doc.id)
+        start = time.perf_counter()
+        for doc_id, meta in zip(ids, metas, strict=True):
+            identity = DocIdentity(
+                doc_number=meta.get("doc_number"), issuers=tuple(meta.get("issuers") or ())
+            )
+            with session_scope(url, write=True) as session:
+                doc = session.get(Document, doc_id)
+                assert doc is not None
+                deduplicate(session, doc, identity=identity)
+        elapsed = (time.perf_counter() - start) * 1000 / len(ids)
+        dispose_all()
+        return elapsed
+
+
+def _engine_add_ms(cleaned: list[Any], metas: list[dict[str, Any]]) -> float:
+    import time
+
+    from services.search.engines.base import IndexDocument
+    from services.search.engines.embedded import EmbeddedEngine
+    from shared.runtime import run_async
+
+    docs = [
+        IndexDocument(
+            id=f"b{i}",
+            title=m.get("title") or "",
+            text=c.text,
+            doc_number=m.get("doc_number"),
+            issuers=list(m.get("issuers") or []),
+            province=m.get("province"),
+            city=m.get("city"),
+            doc_type=m.get("doc_type"),
+            topics=list(m.get("topics") or []),
+        )
+        for i, (c, m) in enumerate(zip(cleaned, metas, strict=True))
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = EmbeddedEngine(Path(tmp) / "index")
+        start = time.perf_counter()
+        for i in range(0, len(docs), 32):  # the indexer's batch size
+            run_async(engine.index(docs[i : i + 32]))
+        elapsed = (time.perf_counter() - start) * 1000 / len(docs)
+        run_async(engine.close())
+        return elapsed

@@ -1,0 +1,161 @@
+"""Pipeline and ingest benchmarks against the real stack (`policy-search run`).
+
+Documents are posted through `POST /v1/documents:batch`; the clock runs from the first
+post to the last document reaching a final status. Per-stage work and queue waiting come
+from the history rows the stages write.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from bench.corpus import GeneratedDoc
+from bench.stack import RunningStack
+from bench.timing import summary_ms
+
+FINAL = ("indexed", "duplicate", "failed")
+
+
+def run_pipeline(
+    docs: list[GeneratedDoc],
+    *,
+    env: dict[str, str],
+    data_dir: Path,
+    ingest_rate: float,
+    ingest_seconds: float,
+) -> dict[str, Any]:
+    stack = RunningStack(data_dir=data_dir, env=env, log_path=data_dir / "stack.log")
+    stack.start()
+    try:
+        url = env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'policy.db'}"
+        engine = sa.create_engine(url)
+        start = time.perf_counter()
+        post_ms: list[float] = []
+        for i in range(0, len(docs), 100):
+            chunk = [{"text": d.text, "external_id": d.key} for d in docs[i : i + 100]]
+            t0 = time.perf_counter()
+            r = stack.ingest.post("/v1/documents:batch", json={"documents": chunk})
+            post_ms.append((time.perf_counter() - t0) * 1000)
+            r.raise_for_status()
+        posted = time.perf_counter() - start
+        expected = len(docs)
+        done = _wait_final(engine, expected, timeout=1800)
+        elapsed = time.perf_counter() - start
+        # Ingest latency on its own, after the pipeline drained, so neither number is
+        # polluted by the other; the load generator runs in a separate process.
+        load_out = Path(tempfile.mkstemp(suffix=".json")[1])
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "bench.loadgen",
+                str(stack.ingest.base_url),
+                stack.api_key or "",
+                str(ingest_rate),
+                str(ingest_seconds),
+                str(load_out),
+            ],
+            check=True,
+            timeout=ingest_seconds + 120,
+        )
+        load = json.loads(load_out.read_text())
+        stages = _stage_stats(engine)
+        counts = _counts(engine)
+        footprint = stack_footprint(stack, data_dir=data_dir, db_engine=engine)
+    finally:
+        stack.stop()
+    total_final = done
+    return {
+        "documents": expected,
+        "posted_in_s": round(posted, 2),
+        "batch_post_ms": summary_ms(post_ms),
+        "elapsed_s": round(elapsed, 2),
+        "final_documents": total_final,
+        "docs_per_s": round(total_final / elapsed, 1),
+        "status_counts": counts,
+        "stages": stages,
+        "ingest_latency": {
+            "offered_rate": load["offered_rate"],
+            "seconds": load["seconds"],
+            "statuses": load["statuses"],
+            **summary_ms(load["latencies_ms"]),
+        },
+        "footprint": footprint,
+    }
+
+
+def _wait_final(engine: sa.Engine, expected: int, *, timeout: float) -> int:
+    deadline = time.monotonic() + timeout
+    done = 0
+    while time.monotonic() < deadline:
+        with engine.connect() as conn:
+            done = conn.execute(
+                sa.text(
+                    "SELECT count(*) FROM documents WHERE external_id LIKE 'doc-%' AND status IN :f"
+                ).bindparams(sa.bindparam("f", expanding=True)),
+                {"f": list(FINAL)},
+            ).scalar_one()
+        if done >= expected:
+            return int(done)
+        time.sleep(0.5)
+    return int(done)
+
+
+def _stage_stats(engine: sa.Engine) -> dict[str, Any]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text("SELECT stage, ms, queued_ms FROM stage_runs WHERE status = 'ok'")
+        ).all()
+    by_stage: dict[str, tuple[list[float], list[float]]] = {}
+    for stage, ms, queued in rows:
+        work, wait = by_stage.setdefault(stage, ([], []))
+        work.append(float(ms))
+        if queued is not None:
+            wait.append(float(queued))
+    return {
+        stage: {"work_ms": summary_ms(work), "queue_wait_ms": summary_ms(wait) if wait else None}
+        for stage, (work, wait) in by_stage.items()
+    }
+
+
+def _counts(engine: sa.Engine) -> dict[str, int]:
+    with engine.connect() as conn:
+        return {
+            s: int(c)
+            for s, c in conn.execute(
+                sa.text("SELECT status, count(*) FROM documents GROUP BY status")
+            )
+        }
+
+
+def stack_footprint(stack: RunningStack, *, data_dir: Path, db_engine: sa.Engine) -> dict[str, Any]:
+    import psutil
+
+    processes: dict[str, float] = {}
+    for proc in stack.descendants():
+        try:
+            name = " ".join(proc.cmdline()[2:5])[:60]
+            processes[f"{proc.pid} {name}"] = round(proc.memory_info().rss / 2**20, 1)
+        except psutil.Error:
+            continue
+    index_bytes = sum(p.stat().st_size for p in (data_dir / "index").rglob("*") if p.is_file())
+    with db_engine.connect() as conn:
+        text_bytes = conn.execute(
+            sa.text("SELECT coalesce(sum(length(text)), 0) FROM documents")
+        ).scalar_one()
+    db_file = data_dir / "policy.db"
+    return {
+        "rss_mb": processes,
+        "rss_total_mb": round(sum(processes.values()), 1),
+        "index_mb": round(index_bytes / 2**20, 2),
+        "cleaned_text_chars": int(text_bytes),
+        "database_mb": round(db_file.stat().st_size / 2**20, 2) if db_file.exists() else None,
+    }

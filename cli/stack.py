@@ -1,0 +1,161 @@
+"""Run the whole embedded stack in the foreground: two APIs, two workers, beat.
+
+Each child runs in its own process group so that Ctrl-C / SIGTERM stops it and all of
+its own children (Celery's pool processes); if any child dies, the rest are stopped too,
+so nothing is left behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+
+from shared.settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessSpec:
+    name: str
+    argv: list[str]
+
+
+def stack_processes(settings: Settings, *, extract_concurrency: int = 2) -> list[ProcessSpec]:
+    py = sys.executable
+    host = settings.host
+    beat_schedule = str((settings.data_dir / "celerybeat-schedule").resolve())
+    celery = [py, "-m", "celery"]
+    worker_opts = ["--prefetch-multiplier", "1", "--without-gossip", "--without-mingle"]
+    return [
+        ProcessSpec(
+            "ingest",
+            [
+                py,
+                "-m",
+                "uvicorn",
+                "services.ingest.app:create_app",
+                "--factory",
+                "--host",
+                host,
+                "--port",
+                str(settings.ingest_port),
+                "--no-access-log",
+            ],
+        ),
+        ProcessSpec(
+            "search",
+            [
+                py,
+                "-m",
+                "uvicorn",
+                "services.search.app:create_app",
+                "--factory",
+                "--host",
+                host,
+                "--port",
+                str(settings.search_port),
+                "--no-access-log",
+            ],
+        ),
+        ProcessSpec(
+            "extract",
+            [
+                *celery,
+                "-A",
+                "services.extract.worker:celery_app",
+                "worker",
+                "-Q",
+                "extract",
+                "--concurrency",
+                str(extract_concurrency),
+                "-n",
+                f"extract-{os.getpid()}@%h",
+                *worker_opts,
+            ],
+        ),
+        ProcessSpec(
+            "indexer",
+            [
+                *celery,
+                "-A",
+                "services.search.indexer:celery_app",
+                "worker",
+                "-Q",
+                "search",
+                "--concurrency",
+                "1",
+                "-n",
+                f"indexer-{os.getpid()}@%h",
+                *worker_opts,
+            ],
+        ),
+        ProcessSpec(
+            "beat",
+            [
+                *celery,
+                "-A",
+                "services.extract.worker:celery_app",
+                "beat",
+                "--schedule",
+                beat_schedule,
+                "--loglevel",
+                "WARNING",
+            ],
+        ),
+    ]
+
+
+class Stack:
+    def __init__(self, specs: list[ProcessSpec]) -> None:
+        self.specs = specs
+        self.children: dict[str, subprocess.Popen[bytes]] = {}
+        self._stopping = False
+
+    def start(self) -> None:
+        for spec in self.specs:
+            self.children[spec.name] = subprocess.Popen(spec.argv, start_new_session=True)
+
+    def stop(self, timeout: float = 20.0) -> None:
+        self._stopping = True
+        for proc in self.children.values():
+            _signal_group(proc, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for proc in self.children.values():
+            try:
+                proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                _signal_group(proc, signal.SIGKILL)
+                proc.wait(5)
+        # The group may hold children that outlived their parent (pool processes).
+        for proc in self.children.values():
+            _signal_group(proc, signal.SIGKILL)
+
+    def run_forever(self) -> int:
+        def _on_signal(signum: int, _frame: object) -> None:
+            raise KeyboardInterrupt
+
+        signal.signal(signal.SIGTERM, _on_signal)
+        self.start()
+        try:
+            while True:
+                for name, proc in self.children.items():
+                    if proc.poll() is not None:
+                        print(
+                            f"[stack] {name} exited with {proc.returncode}; stopping",
+                            file=sys.stderr,
+                        )
+                        return 1
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            return 0
+        finally:
+            self.stop()
+
+
+def _signal_group(proc: subprocess.Popen[bytes], sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, sig)

@@ -1,0 +1,157 @@
+"""`deduplicate`: decide, inside the caller's write transaction, what a document is a copy of."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services.extract.dedupe import signatures as sig
+from services.extract.dedupe import store
+from services.extract.dedupe.identity import DocIdentity, same_document
+from services.extract.dedupe.maintenance import elect, identity_of
+from shared.models import Document, Status
+from shared.models.base import new_id
+
+INDEXABLE = (Status.INDEXING, Status.INDEXED)
+
+
+@dataclass(frozen=True)
+class RelationOut:
+    other_id: str
+    relation: str  # near_duplicate | contains | contained_in (from this document's side)
+    similarity: float
+    same_document: bool
+
+
+@dataclass
+class DedupeOutcome:
+    cluster_id: str | None
+    is_canonical: bool
+    duplicate_of: str | None
+    relations: list[RelationOut] = field(default_factory=list)
+    reindex_ids: list[str] = field(default_factory=list)  # others whose index entry changed
+
+
+def deduplicate(
+    session: Session,
+    doc: Document,
+    *,
+    identity: DocIdentity,
+    near_threshold: float = 0.8,
+    containment_threshold: float = 0.8,
+) -> DedupeOutcome:
+    """Idempotent: a re-run forgets what the last run recorded and decides again."""
+    store.serialize_decisions(session)
+    text = doc.text or ""
+    old_cluster = doc.cluster_id
+    store.forget(session, doc.id)
+    doc.cluster_id, doc.is_canonical, doc.duplicate_of = None, True, None
+    doc.meta = {
+        **(doc.meta or {}),
+        "_identity": {"doc_number": identity.doc_number, "issuers": list(identity.issuers)},
+    }
+    reindex: set[str] = set()
+    if old_cluster:
+        reindex.update(_reelect(session, old_cluster, exclude=doc.id))
+
+    content_hash = doc.content_hash or hashlib.sha256(sig.content_chars(text).encode()).hexdigest()
+    holder = store.claim_hash(session, content_hash, doc.id)
+    if holder != doc.id:
+        doc.is_canonical = False
+        return DedupeOutcome(None, False, holder, [], sorted(reindex | {holder}))
+
+    shingles = sig.shingles(text)
+    minhash = sig.minhash(shingles)
+    keys = [f"{i}:{k}" for i, k in enumerate(sig.band_keys(minhash, near_threshold))]
+    samples = sig.containment_sample(shingles)
+    candidates = store.lsh_candidates(session, keys, doc.id) | store.containment_candidates(
+        session, samples, doc.id, min_share=0.5
+    )
+    store.save_signature(session, doc.id, sig.to_bytes(minhash), len(shingles), keys, samples)
+
+    relations = _verify(
+        session,
+        doc,
+        identity,
+        shingles,
+        candidates,
+        near_threshold=near_threshold,
+        containment_threshold=containment_threshold,
+    )
+    same = [r.other_id for r in relations if r.same_document]
+    if not same:
+        return DedupeOutcome(None, True, None, relations, sorted(reindex))
+
+    others = list(session.scalars(select(Document).where(Document.id.in_(same))))
+    cluster_ids = sorted({d.cluster_id for d in others if d.cluster_id})
+    cluster_id = cluster_ids[0] if cluster_ids else new_id()
+    members = {d.id: d for d in store.cluster_members(session, cluster_ids)}
+    members.update({d.id: d for d in others})
+    members[doc.id] = doc
+    for member in members.values():
+        member.cluster_id = cluster_id
+    changed = elect(list(members.values()))
+    reindex.update(
+        m.id
+        for m in members.values()
+        if m.id != doc.id and (m.id in changed or m.status in INDEXABLE)
+    )
+    return DedupeOutcome(cluster_id, doc.is_canonical, None, relations, sorted(reindex))
+
+
+def _verify(
+    session: Session,
+    doc: Document,
+    identity: DocIdentity,
+    shingles: set[bytes],
+    candidates: set[str],
+    *,
+    near_threshold: float,
+    containment_threshold: float,
+) -> list[RelationOut]:
+    found: list[RelationOut] = []
+    if not candidates:
+        return found
+    rows = session.execute(
+        select(Document.id, Document.text, Document.meta).where(
+            Document.id.in_(list(candidates)), Document.status != Status.DUPLICATE
+        )
+    ).all()
+    for other_id, other_text, other_meta in rows:
+        other = sig.shingles(other_text or "")
+        jaccard = sig.jaccard(shingles, other)
+        mine_in_other = sig.containment(shingles, other)
+        other_in_mine = sig.containment(other, shingles)
+        kind: str | None = None
+        if jaccard >= near_threshold:
+            kind, back, sim = "near_duplicate", "near_duplicate", jaccard
+        elif mine_in_other >= containment_threshold and len(shingles) <= len(other):
+            kind, back, sim = "contained_in", "contains", mine_in_other
+        elif other_in_mine >= containment_threshold and len(other) < len(shingles):
+            kind, back, sim = "contains", "contained_in", other_in_mine
+        if kind is None:
+            continue
+        same = same_document(identity, identity_of(_Meta(other_meta)))
+        store.set_relation(session, doc.id, other_id, kind, back, sim)
+        found.append(RelationOut(other_id, kind, round(sim, 4), same))
+    session.flush()
+    return found
+
+
+class _Meta:
+    """Just enough of a Document for `identity_of` from a selected `metadata` column."""
+
+    def __init__(self, meta: dict[str, Any] | None) -> None:
+        self.meta = meta or {}
+
+
+def _reelect(session: Session, cluster_id: str, *, exclude: str) -> set[str]:
+    members = [m for m in store.cluster_members(session, [cluster_id]) if m.id != exclude]
+    if not members:
+        return set()
+    changed = elect(members)
+    return {m.id for m in members if m.id in changed or m.status in INDEXABLE}

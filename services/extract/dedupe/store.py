@@ -1,0 +1,133 @@
+"""The dedupe index in the database, shared by every worker: hashes, signatures, buckets."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import delete, func, or_, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from shared.models import Document, Relation
+from shared.models.dedupe import ContentHash, DedupeSignature, LshBucket
+
+SAMPLE_BAND = -1  # containment samples live beside the LSH bands, band -1
+
+
+def serialize_decisions(session: Session) -> None:
+    """One dedupe decision at a time across all workers, until this transaction ends.
+
+    PostgreSQL: a transaction-scoped advisory lock. SQLite: the write engine already
+    begins IMMEDIATE, which serialises writers.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext('policy-search:dedupe'))"))
+
+
+def claim_hash(session: Session, content_hash: str, document_id: str) -> str:
+    """Record `document_id` as holder of `content_hash` unless another holds it; the holder."""
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    session.execute(
+        insert(ContentHash)
+        .values(hash=content_hash, document_id=document_id)
+        .on_conflict_do_nothing(index_elements=["hash"])
+    )
+    holder = session.scalar(select(ContentHash.document_id).where(ContentHash.hash == content_hash))
+    return holder or document_id
+
+
+def save_signature(
+    session: Session,
+    document_id: str,
+    minhash: bytes,
+    shingle_count: int,
+    band_keys: list[str],
+    samples: list[str],
+) -> None:
+    session.add(
+        DedupeSignature(document_id=document_id, minhash=minhash, shingle_count=shingle_count)
+    )
+    session.add_all(
+        LshBucket(band=i, bucket=key, document_id=document_id) for i, key in enumerate(band_keys)
+    )
+    session.add_all(
+        LshBucket(band=SAMPLE_BAND, bucket=s, document_id=document_id) for s in set(samples)
+    )
+    session.flush()
+
+
+def lsh_candidates(session: Session, band_keys: list[str], exclude: str) -> set[str]:
+    if not band_keys:
+        return set()
+    clauses = [(LshBucket.band == i) & (LshBucket.bucket == k) for i, k in enumerate(band_keys)]
+    rows = session.scalars(
+        select(LshBucket.document_id).where(or_(*clauses)).where(LshBucket.document_id != exclude)
+    )
+    return set(rows)
+
+
+def containment_candidates(
+    session: Session, samples: list[str], exclude: str, *, min_share: float, limit: int = 50
+) -> set[str]:
+    """Documents sharing at least `min_share` of the smaller of the two sample sets."""
+    if not samples:
+        return set()
+    shared = dict(
+        session.execute(
+            select(LshBucket.document_id, func.count())
+            .where(LshBucket.band == SAMPLE_BAND, LshBucket.bucket.in_(samples))
+            .where(LshBucket.document_id != exclude)
+            .group_by(LshBucket.document_id)
+            .order_by(func.count().desc())
+            .limit(limit)
+        ).all()
+    )
+    if not shared:
+        return set()
+    sizes = dict(
+        session.execute(
+            select(LshBucket.document_id, func.count())
+            .where(LshBucket.band == SAMPLE_BAND, LshBucket.document_id.in_(list(shared)))
+            .group_by(LshBucket.document_id)
+        ).all()
+    )
+    return {
+        doc_id
+        for doc_id, n in shared.items()
+        if n >= min_share * max(1, min(len(samples), sizes.get(doc_id, 0)))
+    }
+
+
+def set_relation(session: Session, a: str, b: str, kind_ab: str, kind_ba: str, sim: float) -> None:
+    session.execute(
+        delete(Relation).where(
+            or_(
+                (Relation.document_id == a) & (Relation.other_id == b),
+                (Relation.document_id == b) & (Relation.other_id == a),
+            )
+        )
+    )
+    session.add(Relation(document_id=a, other_id=b, relation=kind_ab, similarity=round(sim, 4)))
+    session.add(Relation(document_id=b, other_id=a, relation=kind_ba, similarity=round(sim, 4)))
+
+
+def forget(session: Session, document_id: str) -> None:
+    """Remove everything dedupe knows about a document (re-run, new version, delete)."""
+    session.execute(delete(ContentHash).where(ContentHash.document_id == document_id))
+    session.execute(delete(DedupeSignature).where(DedupeSignature.document_id == document_id))
+    session.execute(delete(LshBucket).where(LshBucket.document_id == document_id))
+    session.execute(
+        delete(Relation).where(
+            or_(Relation.document_id == document_id, Relation.other_id == document_id)
+        )
+    )
+    session.flush()
+
+
+def cluster_members(session: Session, cluster_ids: Iterable[str]) -> list[Document]:
+    ids = [c for c in cluster_ids if c]
+    if not ids:
+        return []
+    return list(session.scalars(select(Document).where(Document.cluster_id.in_(ids))))

@@ -1,0 +1,158 @@
+"""Run one stage over a batch of documents: claim, compute, apply, hand on.
+
+Three short transactions per batch: claim (status → running), then the CPU work with no
+lock held, then apply + history + the outbox event for the next stage, committed together.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+
+from services.extract.pipeline.base import PermanentError, Stage, TransientError
+from shared import outbox, tasks
+from shared.db import session_scope
+from shared.events import DocumentBatch
+from shared.models import Document, StageRun, Status, utcnow
+from shared.outbox import TaskSender, publish_pending
+
+log = logging.getLogger(__name__)
+
+
+def run_stage(
+    stage: Stage,
+    document_ids: Sequence[str],
+    *,
+    database_url: str,
+    sender: TaskSender | None,
+    request_id: str | None = None,
+    sent_at: datetime | None = None,
+) -> dict[str, str]:
+    """Returns {document_id: outcome} for the documents this run touched."""
+    claimed = _claim(stage, document_ids, database_url)
+    if not claimed:
+        return {}
+    queued_ms = int((utcnow() - sent_at).total_seconds() * 1000) if sent_at else None
+    computed: dict[str, tuple[object | None, str | None, int]] = {}
+    for doc in claimed:
+        start = time.perf_counter()
+        try:
+            result, error = stage.compute(doc), None
+        except PermanentError as exc:
+            result, error = None, str(exc)
+        except TransientError:
+            _release(stage, [d.id for d in claimed], database_url)
+            raise
+        except Exception as exc:  # a bug or unforeseen input: fail this document, keep going
+            log.exception("stage %s crashed on %s", stage.name, doc.id)
+            result, error = None, f"{stage.name} failed unexpectedly: {type(exc).__name__}: {exc}"
+        computed[doc.id] = (result, error, int((time.perf_counter() - start) * 1000))
+    outcomes = _apply(stage, computed, database_url, request_id=request_id, queued_ms=queued_ms)
+    if sender is not None:
+        try:
+            publish_pending(database_url, sender)
+        except Exception:  # the relay will publish it
+            log.warning("could not publish after %s; the relay will", stage.name)
+    return outcomes
+
+
+def _claim(stage: Stage, ids: Sequence[str], database_url: str) -> list[Document]:
+    with session_scope(database_url, write=True) as session:
+        docs = session.scalars(
+            select(Document).where(Document.id.in_(list(ids)), Document.status.in_(stage.accepts))
+        ).all()
+        for doc in docs:
+            doc.status = stage.running_status
+        session.flush()
+        for doc in docs:
+            session.expunge(doc)
+        return list(docs)
+
+
+def _release(stage: Stage, ids: list[str], database_url: str) -> None:
+    """Leave documents claimable again when the whole task will be retried."""
+    with session_scope(database_url, write=True) as session:
+        for doc in session.scalars(select(Document).where(Document.id.in_(ids))):
+            if doc.status == stage.running_status:
+                session.add(
+                    StageRun(
+                        document_id=doc.id,
+                        stage=stage.name,
+                        status="retry",
+                        detail="transient error",
+                    )
+                )
+
+
+def _apply(
+    stage: Stage,
+    computed: dict[str, tuple[object | None, str | None, int]],
+    database_url: str,
+    *,
+    request_id: str | None,
+    queued_ms: int | None,
+) -> dict[str, str]:
+    outcomes: dict[str, str] = {}
+    onward: dict[str, list[str]] = defaultdict(list)
+    with session_scope(database_url, write=True) as session:
+        docs = session.scalars(select(Document).where(Document.id.in_(list(computed)))).all()
+        for doc in docs:
+            if doc.status != stage.running_status:
+                continue  # deleted, or taken over by a retry: not ours any more
+            result, error, ms = computed[doc.id]
+            detail = None
+            if error is None:
+                try:
+                    # A savepoint: a crash in one document's apply must not poison the
+                    # others' writes in this transaction.
+                    with session.begin_nested():
+                        applied = stage.apply(session, doc, result)
+                except PermanentError as exc:
+                    error = str(exc)
+                except OperationalError:
+                    raise  # the database is unwell: retry the whole task later
+                except Exception as exc:  # a bug or unforeseen input: fail it, visibly
+                    log.exception("stage %s apply crashed on %s", stage.name, doc.id)
+                    error = f"{stage.name} failed unexpectedly: {type(exc).__name__}: {exc}"
+                else:
+                    doc.status = applied.status
+                    detail = applied.detail
+                    if stage.next_task and applied.status not in (Status.DUPLICATE, Status.FAILED):
+                        onward[stage.next_task].append(doc.id)
+                    if applied.also_index:
+                        onward[tasks.INDEX].extend(applied.also_index)
+            if error is not None:
+                doc.status = Status.FAILED
+                doc.error = error
+                doc.failed_stage = stage.name
+            session.add(
+                StageRun(
+                    document_id=doc.id,
+                    stage=stage.name,
+                    status="failed" if error else "ok",
+                    ms=ms,
+                    queued_ms=queued_ms,
+                    detail=error or detail,
+                )
+            )
+            outcomes[doc.id] = doc.status
+        for task_name, ids in onward.items():
+            event = DocumentBatch(document_ids=list(dict.fromkeys(ids)), request_id=request_id)
+            outbox.enqueue(session, task_name, event)
+    return outcomes
+
+
+def parse_sent_at(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

@@ -1,0 +1,31 @@
+"""The extract workers' Celery app (`celery -A services.extract.worker:celery_app worker`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery.signals import setup_logging, worker_process_init
+
+from shared.celery_app import make_celery
+from shared.db import dispose_all
+from shared.observability import configure_logging
+from shared.settings import get_settings
+from shared.tasks import POLL_SOURCES, SWEEP_STUCK
+
+settings = get_settings()
+celery_app = make_celery("extract", settings)
+celery_app.conf.include = ["services.extract.tasks"]
+celery_app.conf.beat_schedule = {
+    "sweep-stuck-documents": {"task": SWEEP_STUCK, "schedule": settings.sweeper_interval_seconds},
+    "poll-watched-sources": {"task": POLL_SOURCES, "schedule": 60.0},
+}
+
+
+@setup_logging.connect
+def _logging(**_: Any) -> None:
+    configure_logging("extract", level=settings.log_level, json_logs=settings.log_json)
+
+
+@worker_process_init.connect
+def _after_fork(**_: Any) -> None:
+    dispose_all()  # never share pooled connections across forked processes

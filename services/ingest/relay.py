@@ -1,0 +1,45 @@
+"""The outbox relay: a thread in the ingest process that publishes pending events.
+
+Requests wake it right after their commit (fast path); otherwise it polls, so events
+written while the broker was down go out once it is back.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from shared.outbox import TaskSender, publish_pending
+
+log = logging.getLogger(__name__)
+
+
+class OutboxRelay:
+    def __init__(self, database_url: str, sender: TaskSender, *, interval: float) -> None:
+        self.database_url = database_url
+        self.sender = sender
+        self.interval = interval
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="outbox-relay", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self.interval)
+            self._wake.clear()
+            try:
+                while publish_pending(self.database_url, self.sender) > 0:
+                    pass  # drain everything due before sleeping again
+            except Exception:
+                log.exception("outbox relay pass failed; will retry")

@@ -1,0 +1,569 @@
+"""The embedded engine: tantivy on local disk, analysed the IK way in Python.
+
+Fields (the same ones the Elasticsearch mapping has):
+- `title_terms`, `text_terms`: `max_word` tokens (fine-grained, overlapping), frequencies
+  only: what relevance runs on; `smart` query tokens are a subset of them.
+- `title_chars`, `text_chars`: one token per Han character (Latin/digit runs whole),
+  with positions: phrases, tokens the dictionary splits differently in context, and
+  发文字号 in running text match here. IK's pitfall (phrases over `ik_max_word` break
+  because overlapping tokens shift positions) does not arise on this field.
+- keyword fields for filters and facets (`province`, `city`, `county`, `doc_type`,
+  `issuer`, `topic`, `doc_number` normalised to 〔〕), integer dates for ranges and sorts,
+  `canonical` to hide cluster copies, and one stored JSON `payload` for display.
+
+Layout on disk: `<dir>/CURRENT` names the live generation `<dir>/gen-<n>/`; `rebuild`
+writes a new generation and swaps CURRENT atomically (os.replace), so readers in other
+processes keep answering from the old one until they see the switch. Writers take the
+index's lock per call (released at once) so `policy-search reindex` and the indexer can
+both write; a lock held too long is reported as `EngineUnavailable` (work waits, nothing
+fails).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import shutil
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any, TypeVar
+
+import tantivy
+from tantivy import Occur, Query
+
+from services.search.analysis import Analyzer, get_analyzer
+from services.search.engines.base import (
+    FACET_FIELDS,
+    EngineHealth,
+    EngineUnavailable,
+    FacetValue,
+    IndexDocument,
+    SearchHit,
+    SearchQuery,
+    SearchResult,
+    Suggestion,
+)
+from services.search.highlight import highlight
+from services.search.query import ParsedQuery, Term, parse_query
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+KEYWORDS = ("province", "city", "county", "doc_type", "issuer", "topic", "doc_number", "cluster")
+FACET_SOURCE = {
+    "province": "province",
+    "city": "city",
+    "doc_type": "doc_type",
+    "year": "year",
+    "issuer": "issuer",
+    "topic": "topic",
+}
+NO_DATE_ASC = 99_999_999  # documents without a date sort last both ways
+WRITER_HEAP = 64_000_000
+LOCK_WAIT_S = 3.0
+TITLE_BOOST = 3.0
+
+
+def _schema() -> tantivy.Schema:
+    b = tantivy.SchemaBuilder()
+    b.add_text_field("id", stored=True, tokenizer_name="raw")
+    for name in ("title_terms", "text_terms"):
+        b.add_text_field(name, tokenizer_name="whitespace", index_option="freq")
+    for name in ("title_chars", "text_chars"):
+        b.add_text_field(name, tokenizer_name="whitespace", index_option="position")
+    for name in KEYWORDS:
+        b.add_text_field(name, tokenizer_name="raw", fast=True, index_option="basic")
+    for name in ("year", "date_num", "date_asc", "date_desc", "canonical"):
+        b.add_integer_field(name, indexed=True, fast=True)
+    b.add_bytes_field("payload", stored=True)
+    return b.build()
+
+
+SCHEMA = _schema()
+
+
+class EmbeddedEngine:
+    name = "embedded"
+
+    def __init__(
+        self, path: Path, *, writable: bool = True, analyzer: Analyzer | None = None
+    ) -> None:
+        self.path = Path(path)
+        self.writable = writable
+        self.analyzer = analyzer or get_analyzer()
+        self._lock = threading.Lock()
+        self._index: tantivy.Index | None = None
+        self._generation: str | None = None
+        self._meta_mtime = 0.0
+        if writable:
+            self.path.mkdir(parents=True, exist_ok=True)
+            if self._current_name() is None:
+                self._switch_to(self._new_generation())
+
+    # --- generations --------------------------------------------------------------
+    def _current_name(self) -> str | None:
+        try:
+            return (self.path / "CURRENT").read_text().strip() or None
+        except OSError:
+            return None
+
+    def _new_generation(self) -> str:
+        name = f"gen-{time.time_ns()}"
+        (self.path / name).mkdir(parents=True)
+        tantivy.Index(SCHEMA, path=str(self.path / name))
+        return name
+
+    def _switch_to(self, name: str) -> None:
+        tmp = self.path / f"CURRENT.{os.getpid()}.tmp"
+        tmp.write_text(name)
+        os.replace(tmp, self.path / "CURRENT")
+
+    def _open(self) -> tantivy.Index:
+        """The live index, reopened when CURRENT moved and reloaded when it committed."""
+        name = self._current_name()
+        if name is None:
+            raise EngineUnavailable(f"no index at {self.path} yet")
+        if name != self._generation or self._index is None:
+            try:
+                self._index = tantivy.Index.open(str(self.path / name))
+            except ValueError as exc:
+                raise EngineUnavailable(f"cannot open the index: {exc}") from exc
+            self._generation = name
+            self._meta_mtime = 0.0
+        try:
+            mtime = (self.path / name / "meta.json").stat().st_mtime
+        except OSError:
+            mtime = 0.0
+        if mtime != self._meta_mtime:
+            self._index.reload()
+            self._meta_mtime = mtime
+        return self._index
+
+    def _writer(self, index: tantivy.Index) -> tantivy.IndexWriter:
+        deadline = time.monotonic() + LOCK_WAIT_S
+        while True:
+            try:
+                return index.writer(heap_size=WRITER_HEAP, num_threads=1)
+            except ValueError as exc:  # LockBusy: another process is writing
+                if time.monotonic() > deadline:
+                    raise EngineUnavailable(f"index locked by another writer: {exc}") from exc
+                time.sleep(0.05)
+
+    async def _run(self, fn: Callable[[], T]) -> T:
+        def locked() -> T:
+            with self._lock:
+                return fn()
+
+        return await asyncio.to_thread(locked)
+
+    # --- writing ----------------------------------------------------------------------
+    def _document(self, doc: IndexDocument) -> tantivy.Document:
+        a = self.analyzer
+        title_n, text_n = a.normalize(doc.title), a.normalize(doc.text)
+        d = tantivy.Document()
+        d.add_text("id", doc.id)
+        d.add_text("title_terms", " ".join(a.index_terms(title_n)))
+        d.add_text("text_terms", " ".join(a.index_terms(text_n)))
+        d.add_text("title_chars", " ".join(a.search_chars(title_n)))
+        d.add_text("text_chars", " ".join(a.search_chars(text_n)))
+        for field, values in (
+            ("province", [doc.province]),
+            ("city", [doc.city]),
+            ("county", [doc.county]),
+            ("doc_type", [doc.doc_type]),
+            ("issuer", doc.issuers),
+            ("topic", doc.topics),
+            ("doc_number", [doc.doc_number]),
+            ("cluster", [doc.cluster_id]),
+        ):
+            for value in values:
+                if value:
+                    d.add_text(field, value)
+        if doc.date:
+            num = doc.date.year * 10000 + doc.date.month * 100 + doc.date.day
+            d.add_integer("year", doc.date.year)
+            d.add_integer("date_num", num)
+            d.add_integer("date_asc", num)
+            d.add_integer("date_desc", num)
+        else:
+            d.add_integer("date_asc", NO_DATE_ASC)
+            d.add_integer("date_desc", 0)
+        d.add_integer("canonical", 1 if doc.is_canonical else 0)
+        payload = {
+            "title": doc.title,
+            "text": doc.text,
+            "doc_number": doc.doc_number,
+            "issuers": doc.issuers,
+            "date": doc.date.isoformat() if doc.date else None,
+            "province": doc.province,
+            "city": doc.city,
+            "doc_type": doc.doc_type,
+            "cluster_id": doc.cluster_id,
+            "duplicates_count": doc.duplicates_count,
+            "dictionary_version": doc.dictionary_version,
+        }
+        d.add_bytes("payload", json.dumps(payload, ensure_ascii=False).encode())
+        return d
+
+    async def index(self, docs: Sequence[IndexDocument]) -> None:
+        if not docs:
+            return
+        built = [self._document(d) for d in docs]  # analysis outside the writer lock
+
+        def write() -> None:
+            index = self._open()
+            writer = self._writer(index)
+            try:
+                for doc, tdoc in zip(docs, built, strict=True):
+                    writer.delete_documents_by_term("id", doc.id)  # upsert by id
+                    writer.add_document(tdoc)
+                writer.commit()
+                writer.wait_merging_threads()
+            except BaseException:
+                writer.rollback()
+                raise
+            index.reload()
+
+        await self._run(write)
+
+    async def delete(self, ids: Sequence[str]) -> None:
+        if not ids:
+            return
+
+        def remove() -> None:
+            index = self._open()
+            writer = self._writer(index)
+            for doc_id in ids:
+                writer.delete_documents_by_term("id", doc_id)
+            writer.commit()
+            writer.wait_merging_threads()
+            index.reload()
+
+        await self._run(remove)
+
+    async def rebuild(self, batches: Iterable[Sequence[IndexDocument]]) -> None:
+        name = await self._run(self._new_generation)
+        target = tantivy.Index.open(str(self.path / name))
+        writer = self._writer(target)
+        for batch in batches:
+            built = [self._document(d) for d in batch]
+            for tdoc in built:
+                writer.add_document(tdoc)
+        writer.commit()
+        writer.wait_merging_threads()
+        old = self._current_name()
+        self._switch_to(name)
+        log.info("embedded index rebuilt as %s (was %s)", name, old)
+        if old and old != name:
+            # Readers re-check CURRENT on every request; give in-flight ones a moment.
+            await asyncio.sleep(1.0)
+            shutil.rmtree(self.path / old, ignore_errors=True)
+
+    # --- reading ------------------------------------------------------------------------
+    async def health(self) -> EngineHealth:
+        def check() -> EngineHealth:
+            try:
+                n = self._open().searcher().num_docs
+            except EngineUnavailable as exc:
+                if not self.writable and not (self.path / "CURRENT").exists():
+                    return EngineHealth(True, self.name, "empty: nothing indexed yet")
+                return EngineHealth(False, self.name, str(exc))
+            return EngineHealth(True, self.name, f"{n} documents at {self.path}")
+
+        return await self._run(check)
+
+    async def count(self) -> int:
+        def n() -> int:
+            try:
+                return int(self._open().searcher().num_docs)
+            except EngineUnavailable:
+                return 0
+
+        return await self._run(n)
+
+    async def contains(self, doc_id: str) -> bool:
+        def has() -> bool:
+            try:
+                searcher = self._open().searcher()
+            except EngineUnavailable:
+                return False
+            return bool(searcher.doc_freq("id", doc_id))
+
+        return await self._run(has)
+
+    async def search(self, query: SearchQuery) -> SearchResult:
+        parsed = parse_query(query.text, self.analyzer)
+        return await self._run(lambda: self._search(query, parsed))
+
+    def _search(self, query: SearchQuery, parsed: ParsedQuery) -> SearchResult:
+        empty = SearchResult(0, [], {f: [] for f in FACET_FIELDS}, parsed.normalized, parsed.tokens)
+        try:
+            index = self._open()
+        except EngineUnavailable:
+            if self.writable or (self.path / "CURRENT").exists():
+                raise
+            return empty
+        searcher = index.searcher()
+        text_query = self._text_query(parsed, searcher)
+        if text_query is None:
+            return empty
+        filters = self._filters(query)
+        full = _must([text_query, *filters]) if filters else text_query
+        offset = (query.page - 1) * query.size
+        sort = query.sort
+        if sort == "relevance" and parsed.is_empty:
+            sort = "date_desc"  # nothing to rank by: newest first
+        if sort == "relevance":
+            result = searcher.search(full, limit=query.size, offset=offset, count=True)
+        else:
+            field, order = (
+                ("date_desc", tantivy.Order.Desc)
+                if sort == "date_desc"
+                else ("date_asc", tantivy.Order.Asc)
+            )
+            result = searcher.search(
+                full,
+                limit=query.size,
+                offset=offset,
+                count=True,
+                order_by_field=field,
+                order=order,
+            )
+        terms = parsed.highlight_terms()
+        hits = [
+            self._hit(searcher.doc(address), score if sort == "relevance" else 0.0, terms)
+            for score, address in result.hits
+        ]
+        return SearchResult(
+            total=int(result.count or 0),
+            hits=hits,
+            facets=self._facets(searcher, full),
+            normalized_query=parsed.normalized,
+            query_tokens=parsed.tokens,
+        )
+
+    def _hit(self, doc: tantivy.Document, score: float, terms: list[str]) -> SearchHit:
+        p = json.loads(bytes(doc.get_first("payload")))
+        a = self.analyzer
+        title, text = p["title"] or "", p["text"] or ""
+        highlights: dict[str, list[str]] = {}
+        if terms:
+            if marked := highlight(title, a.normalize(title), terms, whole=True):
+                highlights["title"] = marked
+            if marked := highlight(text, a.normalize(text), terms):
+                highlights["text"] = marked
+        return SearchHit(
+            id=doc.get_first("id"),
+            score=round(float(score), 4),
+            title=title,
+            doc_number=p["doc_number"],
+            issuers=p["issuers"] or [],
+            date=date.fromisoformat(p["date"]) if p["date"] else None,
+            province=p["province"],
+            city=p["city"],
+            doc_type=p["doc_type"],
+            highlights=highlights,
+            duplicates_count=int(p.get("duplicates_count") or 0),
+        )
+
+    # --- query building -------------------------------------------------------------
+    def _chars(self, field: str, text: str) -> Query | None:
+        chars = self.analyzer.search_chars(self.analyzer.normalize(text))
+        if not chars:
+            return None
+        if len(chars) == 1:
+            return Query.term_query(SCHEMA, field, chars[0])
+        return Query.phrase_query(SCHEMA, field, chars)
+
+    def _anywhere(self, text: str) -> Query | None:
+        """`text` as a contiguous phrase in the title (boosted) or the body."""
+        title, body = self._chars("title_chars", text), self._chars("text_chars", text)
+        if title is None or body is None:
+            return None
+        return _should([Query.boost_query(title, TITLE_BOOST), body])
+
+    def _token(self, token: str, searcher: tantivy.Searcher) -> Query | None:
+        if searcher.doc_freq("text_terms", token) or searcher.doc_freq("title_terms", token):
+            return _should(
+                [
+                    Query.boost_query(Query.term_query(SCHEMA, "title_terms", token), TITLE_BOOST),
+                    Query.term_query(SCHEMA, "text_terms", token),
+                ]
+            )
+        # Not an indexed word (segmented differently in context): match its characters.
+        return self._anywhere(token)
+
+    def _term(self, term: Term, searcher: tantivy.Searcher) -> Query | None:
+        parts = [q for t in term.tokens if (q := self._token(t, searcher)) is not None]
+        options = [_must(parts)] if parts else []
+        for synonym in term.synonyms:
+            tokens = [t.token for t in self.analyzer.smart(synonym)]
+            syn_parts = [q for t in tokens if (q := self._token(t, searcher)) is not None]
+            if syn_parts:
+                options.append(_must(syn_parts))
+        return _should(options) if options else None
+
+    def _text_query(self, parsed: ParsedQuery, searcher: tantivy.Searcher) -> Query | None:
+        musts: list[Query] = []
+        for term in parsed.terms:
+            q = self._term(term, searcher)
+            if q is None:
+                return None  # a term that cannot match anything: no results
+            musts.append(q)
+        for phrase in parsed.phrases:
+            q = self._anywhere(phrase)
+            if q is not None:
+                musts.append(q)
+        for number in parsed.doc_numbers:
+            options = [Query.term_query(SCHEMA, "doc_number", number)]
+            if (q := self._anywhere(number)) is not None:
+                options.append(q)
+            musts.append(_should(options))
+        excluded = [q for text in parsed.excluded if (q := self._anywhere(text)) is not None]
+        if not musts:
+            musts.append(Query.all_query())
+        if not excluded:
+            return _must(musts)
+        return Query.boolean_query(
+            [(Occur.Must, q) for q in musts] + [(Occur.MustNot, q) for q in excluded]
+        )
+
+    def _filters(self, query: SearchQuery) -> list[Query]:
+        filters: list[Query] = []
+        for field, values in (
+            ("province", query.province),
+            ("city", query.city),
+            ("issuer", query.issuer),
+            ("doc_type", query.doc_type),
+            ("topic", query.topic),
+        ):
+            if values:
+                filters.append(Query.term_set_query(SCHEMA, field, list(values)))
+        if query.date_from or query.date_to:
+            filters.append(
+                Query.range_query(
+                    SCHEMA,
+                    "date_num",
+                    tantivy.FieldType.Integer,
+                    _num(query.date_from) if query.date_from else 0,
+                    _num(query.date_to) if query.date_to else NO_DATE_ASC,
+                )
+            )
+        if not query.include_duplicates:
+            filters.append(Query.term_query(SCHEMA, "canonical", 1))
+        return [Query.const_score_query(f, 0.0) for f in filters]
+
+    def _facets(self, searcher: tantivy.Searcher, query: Query) -> dict[str, list[FacetValue]]:
+        aggs = {
+            name: {"terms": {"field": source, "size": 30}} for name, source in FACET_SOURCE.items()
+        }
+        raw = searcher.aggregate(query, aggs)
+        facets: dict[str, list[FacetValue]] = {}
+        for name in FACET_FIELDS:
+            buckets = (raw.get(name) or {}).get("buckets") or []
+            facets[name] = [
+                FacetValue(value=_facet_key(b["key"]), count=int(b["doc_count"])) for b in buckets
+            ]
+        return facets
+
+    # --- suggestions and similar documents -----------------------------------------
+    async def suggest(self, prefix: str, *, size: int = 10) -> list[Suggestion]:
+        return await self._run(lambda: self._suggest(prefix, size))
+
+    def _suggest(self, prefix: str, size: int) -> list[Suggestion]:
+        normalized = self.analyzer.normalize(prefix.strip())
+        if not normalized:
+            return []
+        found: list[Suggestion] = []
+        try:
+            searcher = self._open().searcher()
+        except EngineUnavailable:
+            searcher = None
+        if searcher is not None and (q := self._chars("title_chars", normalized)) is not None:
+            canonical = Query.term_query(SCHEMA, "canonical", 1)
+            for _, address in searcher.search(_must([q, canonical]), limit=size).hits:
+                title = json.loads(bytes(searcher.doc(address).get_first("payload")))["title"]
+                if title and all(s.text != title for s in found):
+                    found.append(Suggestion(text=title, kind="title"))
+        terms: Counter[str] = Counter()
+        if searcher is not None:
+            for term, freq in searcher.terms_with_prefix("title_terms", normalized, limit=50):
+                if len(term) > len(normalized):
+                    terms[term] += freq
+        for term in self.analyzer.user_terms:
+            if term.startswith(normalized) and term != normalized:
+                terms[term] += 1
+        for term, _ in terms.most_common():
+            if len(found) >= size:
+                break
+            found.append(Suggestion(text=term, kind="term"))
+        return found[:size]
+
+    async def similar(self, doc_id: str, *, size: int = 10) -> list[SearchHit]:
+        return await self._run(lambda: self._similar(doc_id, size))
+
+    def _similar(self, doc_id: str, size: int) -> list[SearchHit]:
+        try:
+            searcher = self._open().searcher()
+        except EngineUnavailable:
+            return []
+        found = searcher.search(Query.term_query(SCHEMA, "id", doc_id), limit=1).hits
+        if not found:
+            return []
+        source = json.loads(bytes(searcher.doc(found[0][1]).get_first("payload")))
+        text = self.analyzer.normalize(f"{source['title']}\n{source['text']}")
+        counts = Counter(
+            t.token for t in self.analyzer.smart(text) if len(t.token) > 1 and not t.token.isdigit()
+        )
+        total = max(1, searcher.num_docs)
+        scored = []
+        for token, tf in counts.items():
+            df = searcher.doc_freq("text_terms", token)
+            if df and df < total * 0.5 + 1:
+                scored.append((tf * (1 + (total / df)) ** 0.5, token))
+        top = [t for _, t in sorted(scored, reverse=True)[:25]]
+        if not top:
+            return []
+        should = _should([Query.term_query(SCHEMA, "text_terms", t) for t in top])
+        exclude = [Query.term_query(SCHEMA, "id", doc_id)]
+        if source.get("cluster_id"):
+            exclude.append(Query.term_query(SCHEMA, "cluster", source["cluster_id"]))
+        q = Query.boolean_query(
+            [(Occur.Must, should), (Occur.Must, Query.term_query(SCHEMA, "canonical", 1))]
+            + [(Occur.MustNot, e) for e in exclude]
+        )
+        return [
+            self._hit(searcher.doc(address), score, [])
+            for score, address in searcher.search(q, limit=size).hits
+        ]
+
+    async def close(self) -> None:
+        self._index = None
+
+
+def _must(queries: list[Query]) -> Query:
+    if len(queries) == 1:
+        return queries[0]
+    return Query.boolean_query([(Occur.Must, q) for q in queries])
+
+
+def _should(queries: list[Query]) -> Query:
+    if len(queries) == 1:
+        return queries[0]
+    return Query.boolean_query([(Occur.Should, q) for q in queries])
+
+
+def _num(d: date) -> int:
+    return d.year * 10000 + d.month * 100 + d.day
+
+
+def _facet_key(key: Any) -> str:
+    if isinstance(key, float) and key.is_integer():
+        return str(int(key))
+    return str(key)

@@ -1,0 +1,80 @@
+"""Move documents from the database into the engine, and record that they got there.
+
+Indexing is an upsert by id, so running it twice is harmless. An unreachable engine
+raises `EngineUnavailable`: the task retries later and the documents stay `indexing`
+with a history note saying why, instead of failing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from sqlalchemy import select
+
+from services.search.documents import INDEXABLE, duplicate_counts, to_index_document
+from services.search.engines.base import EngineUnavailable, SearchEngine
+from shared.db import session_scope
+from shared.models import Document, StageRun, Status, utcnow
+from shared.runtime import run_async
+
+
+def index_documents(
+    engine: SearchEngine, ids: Sequence[str], *, database_url: str, dictionary_version: str
+) -> dict[str, str]:
+    with session_scope(database_url) as session:
+        docs = list(session.scalars(select(Document).where(Document.id.in_(list(ids)))))
+        counts = duplicate_counts(session, docs)
+        to_index = [
+            to_index_document(
+                d, duplicates=counts.get(d.id, 0), dictionary_version=dictionary_version
+            )
+            for d in docs
+            if d.status in INDEXABLE
+        ]
+        # Exact duplicates are not indexed separately (and may have been before).
+        to_remove = [d.id for d in docs if d.status == Status.DUPLICATE]
+    start = time.perf_counter()
+    try:
+        if to_index:
+            run_async(engine.index(to_index))
+        if to_remove:
+            run_async(engine.delete(to_remove))
+    except EngineUnavailable as exc:
+        _note_waiting(database_url, [d.id for d in to_index], str(exc))
+        raise
+    ms = int((time.perf_counter() - start) * 1000)
+    return _mark_indexed(database_url, [d.id for d in to_index], ms=ms, version=dictionary_version)
+
+
+def _mark_indexed(database_url: str, ids: list[str], *, ms: int, version: str) -> dict[str, str]:
+    outcomes: dict[str, str] = {}
+    per_doc_ms = ms // max(1, len(ids))
+    with session_scope(database_url, write=True) as session:
+        for doc in session.scalars(select(Document).where(Document.id.in_(ids))):
+            if doc.status not in INDEXABLE:
+                continue  # deleted or reset meanwhile
+            first_time = doc.status == Status.INDEXING
+            doc.status = Status.INDEXED
+            clear_waiting_note(doc)
+            doc.indexed_at = utcnow()
+            doc.dictionary_version = version
+            if first_time:
+                session.add(StageRun(document_id=doc.id, stage="index", status="ok", ms=per_doc_ms))
+            outcomes[doc.id] = doc.status
+    return outcomes
+
+
+def _note_waiting(database_url: str, ids: list[str], reason: str) -> None:
+    with session_scope(database_url, write=True) as session:
+        for doc in session.scalars(select(Document).where(Document.id.in_(ids))):
+            if doc.status == Status.INDEXING:
+                doc.error = f"waiting for the search engine: {reason}"
+                session.add(
+                    StageRun(document_id=doc.id, stage="index", status="retry", detail=reason[:500])
+                )
+
+
+def clear_waiting_note(doc: Document) -> None:
+    if doc.error and doc.error.startswith("waiting for the search engine"):
+        doc.error = None

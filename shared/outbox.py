@@ -1,0 +1,102 @@
+"""Transactional outbox: record an event with the state change, publish after commit.
+
+`enqueue` adds an OutboxEvent row in the caller's transaction. After the commit the
+caller may `publish_pending` right away (fast path); the relay loop publishes whatever is
+still pending (broker down, process died between commit and publish). A published task
+may therefore be sent twice; every task is idempotent, so that is harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Protocol
+
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shared.db import is_sqlite, session_scope
+from shared.models import OutboxEvent, utcnow
+from shared.tasks import TASK_QUEUES
+
+log = logging.getLogger(__name__)
+LEASE_SECONDS = 30  # a relay that dies mid-publish leaves rows to others after this
+
+
+class TaskSender(Protocol):
+    def send_task(self, name: str, *, kwargs: dict, queue: str) -> object: ...
+
+
+def enqueue(session: Session, task_name: str, event: BaseModel) -> OutboxEvent:
+    row = OutboxEvent(
+        task_name=task_name,
+        queue=TASK_QUEUES[task_name],
+        payload=event.model_dump(mode="json"),
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def publish_pending(
+    database_url: str, sender: TaskSender, *, ids: Sequence[int] | None = None, limit: int = 200
+) -> int:
+    """Publish due pending events (all, or just `ids`); returns how many were sent.
+
+    Rows are leased (available_at pushed forward) in a short transaction and published
+    outside it, so a slow or absent broker never holds a database lock.
+    """
+    with session_scope(database_url, write=True) as session:
+        stmt = (
+            select(OutboxEvent)
+            .where(OutboxEvent.published_at.is_(None), OutboxEvent.available_at <= utcnow())
+            .order_by(OutboxEvent.id)
+            .limit(limit)
+        )
+        if ids is not None:
+            stmt = stmt.where(OutboxEvent.id.in_(list(ids)))
+        if not is_sqlite(database_url):
+            stmt = stmt.with_for_update(skip_locked=True)  # several relays share the table
+        claimed = [(row.id, row.task_name, row.payload, row.queue) for row in session.scalars(stmt)]
+        lease = utcnow() + timedelta(seconds=LEASE_SECONDS)
+        for row in session.scalars(
+            select(OutboxEvent).where(OutboxEvent.id.in_([c[0] for c in claimed]))
+        ):
+            row.available_at = lease
+    sent: list[int] = []
+    failure: tuple[int, str] | None = None
+    for row_id, task_name, payload, queue in claimed:
+        try:
+            payload = {**payload, "sent_at": utcnow().isoformat()}
+            sender.send_task(task_name, kwargs=payload, queue=queue)
+        except Exception as exc:  # broker down: keep it and the rest pending, back off
+            failure = (row_id, f"{type(exc).__name__}: {exc}"[:500])
+            log.warning("outbox publish failed: %s", exc)
+            break
+        sent.append(row_id)
+    with session_scope(database_url, write=True) as session:
+        now = utcnow()
+        for row in session.scalars(select(OutboxEvent).where(OutboxEvent.id.in_(sent))):
+            row.published_at = now
+        unsent = [c[0] for c in claimed if c[0] not in set(sent)]
+        for row in session.scalars(select(OutboxEvent).where(OutboxEvent.id.in_(unsent))):
+            row.attempts += 1
+            if failure is not None:
+                row.last_error = failure[1]
+            delay = min(30.0, 0.5 * 2 ** min(row.attempts, 6)) * random.uniform(0.5, 1.0)
+            row.available_at = now + timedelta(seconds=delay)
+    return len(sent)
+
+
+def pending_count(session: Session) -> int:
+    from sqlalchemy import func
+
+    return (
+        session.scalar(
+            select(func.count()).select_from(OutboxEvent).where(OutboxEvent.published_at.is_(None))
+        )
+        or 0
+    )

@@ -1,0 +1,64 @@
+"""Request authentication: `X-API-Key` (or `Authorization: Bearer`) on protected routes."""
+
+from __future__ import annotations
+
+from fastapi import Request
+from fastapi.concurrency import run_in_threadpool
+
+from shared.api_keys import verify_key
+from shared.db import session_scope
+from shared.models import utcnow
+from shared.problems import RateLimited, Unauthorized
+
+
+def presented_key(request: Request) -> str | None:
+    if key := request.headers.get("x-api-key"):
+        return key.strip()
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip()
+    return None
+
+
+async def authenticate(request: Request, *, required: bool) -> str | None:
+    """Returns the key id (None when auth is off); raises 401 for a missing or bad key."""
+    if not required:
+        return None
+    key = presented_key(request)
+    if not key:
+        raise Unauthorized(
+            "This endpoint needs an API key in the `X-API-Key` header.",
+            headers={"WWW-Authenticate": 'ApiKey header="X-API-Key"'},
+        )
+    url = request.app.state.settings.resolved_database_url
+
+    def _check() -> str | None:
+        with session_scope(url) as session:
+            row = verify_key(session, key)
+            return row.id if row else None
+
+    key_id = await run_in_threadpool(_check)
+    if key_id is None:
+        raise Unauthorized("The API key is unknown or revoked.")
+    return key_id
+
+
+async def require_writer(request: Request) -> str | None:
+    """Dependency for write endpoints: a valid key (when required) within its rate limit."""
+    settings = request.app.state.settings
+    key_id = await authenticate(request, required=settings.require_api_key)
+    limiter = request.app.state.rate_limiter
+    allowed, retry_after = limiter.hit(key_id or _client(request))
+    if not allowed:
+        raise RateLimited(
+            f"More than {settings.write_rate_limit_per_minute} write requests a minute; "
+            f"retry in {retry_after} s.",
+            headers={"Retry-After": str(max(1, retry_after))},
+        )
+    request.state.api_key_id = key_id
+    request.state.authenticated_at = utcnow()
+    return key_id
+
+
+def _client(request: Request) -> str:
+    return f"ip:{request.client.host if request.client else 'unknown'}"

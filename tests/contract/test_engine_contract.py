@@ -1,0 +1,180 @@
+"""What every search engine must do, asserted the way a front-end would notice."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from services.search.engines.base import IndexDocument, SearchEngine, SearchQuery, SearchResult
+from shared.runtime import run_async
+
+DOCS = [
+    IndexDocument(
+        id="lz-plan",
+        title="兰州市人民政府关于印发《兰州市深化产教融合实施方案》的通知",
+        text="为深化产教融合、校企合作,建设双师型教师队伍,现印发实施方案。兰政发〔2021〕13号",
+        doc_number="兰政发〔2021〕13号",
+        issuers=["兰州市人民政府"],
+        date=date(2021, 3, 22),
+        province="甘肃省",
+        city="兰州市",
+        doc_type="通知",
+        topics=["产教融合", "职业教育"],
+    ),
+    IndexDocument(
+        id="ts-opinion",
+        title="天水市关于推进职业教育高质量发展的实施意见",
+        text="推进职业教育改革,产教融合取得新进展。加强实训基地建设,推动乡村振兴。",
+        issuers=["天水市人民政府"],
+        date=date(2022, 6, 1),
+        province="甘肃省",
+        city="天水市",
+        doc_type="实施意见",
+        topics=["职业教育"],
+    ),
+    IndexDocument(
+        id="cd-rural",
+        title="成都市乡村振兴促进办法",
+        text="全面推进乡村振兴,发展乡村产业。职业教育服务乡村人才培养。",
+        issuers=["成都市人民政府"],
+        date=date(2020, 1, 15),
+        province="四川省",
+        city="成都市",
+        doc_type="办法",
+        topics=["乡村振兴"],
+    ),
+    IndexDocument(
+        id="tw-copy",
+        title="關於職教改革的通知",
+        text="職教改革:雙師型教師培養,產教融合。",
+        province="甘肃省",
+        doc_type="通知",
+        is_canonical=False,
+        cluster_id="c1",
+    ),
+]
+
+
+def _search(engine: SearchEngine, **kw: object) -> SearchResult:
+    return run_async(engine.search(SearchQuery(**kw)))  # type: ignore[arg-type]
+
+
+def _ids(result: SearchResult) -> list[str]:
+    return [h.id for h in result.hits]
+
+
+@pytest.fixture
+def loaded(engine: SearchEngine) -> SearchEngine:
+    run_async(engine.index(DOCS))
+    return engine
+
+
+def test_title_match_ranks_first(loaded: SearchEngine) -> None:
+    assert _ids(_search(loaded, text="产教融合"))[0] == "lz-plan"
+
+
+def test_phrase_must_be_contiguous(loaded: SearchEngine) -> None:
+    assert _ids(_search(loaded, text='"实训基地建设"')) == ["ts-opinion"]
+    assert _search(loaded, text='"基地实训"').total == 0
+
+
+def test_exclusion(loaded: SearchEngine) -> None:
+    assert _ids(_search(loaded, text="产教融合")) == ["lz-plan", "ts-opinion"]
+    assert _ids(_search(loaded, text="产教融合 -乡村")) == ["lz-plan"]
+    assert _ids(_search(loaded, text='产教融合 -"实训基地"')) == ["lz-plan"]
+
+
+def test_traditional_query_finds_simplified_text(loaded: SearchEngine) -> None:
+    assert _ids(_search(loaded, text="鄉村振興")) == ["cd-rural", "ts-opinion"]
+
+
+def test_synonym_expands(loaded: SearchEngine) -> None:
+    # Neither text says 职教; both say 职业教育, its synonym.
+    assert set(_ids(_search(loaded, text="职教"))) == {"ts-opinion", "cd-rural"}
+
+
+@pytest.mark.parametrize("number", ["兰政发〔2021〕13号", "兰政发[2021]13号", "兰政发(2021)13号"])
+def test_doc_number_in_any_bracket_form(loaded: SearchEngine, number: str) -> None:
+    assert _ids(_search(loaded, text=number))[0] == "lz-plan"
+
+
+def test_filters_are_and_across_fields_or_within(loaded: SearchEngine) -> None:
+    assert set(_ids(_search(loaded, province=["甘肃省"]))) == {"lz-plan", "ts-opinion"}
+    assert set(_ids(_search(loaded, city=["兰州市", "成都市"]))) == {"lz-plan", "cd-rural"}
+    assert _ids(_search(loaded, province=["甘肃省"], doc_type=["通知"])) == ["lz-plan"]
+    assert _ids(_search(loaded, issuer=["天水市人民政府"])) == ["ts-opinion"]
+    assert _ids(_search(loaded, topic=["乡村振兴"])) == ["cd-rural"]
+
+
+def test_facets_count_the_filtered_result(loaded: SearchEngine) -> None:
+    facets = _search(loaded, text="职业教育").facets
+    province = {f.value: f.count for f in facets["province"]}
+    assert province == {"甘肃省": 1, "四川省": 1}
+    assert {f.value: f.count for f in facets["year"]} == {"2022": 1, "2020": 1}
+    assert {f.value: f.count for f in facets["doc_type"]} == {"实施意见": 1, "办法": 1}
+    everything = _search(loaded).facets
+    assert {f.value: f.count for f in everything["province"]} == {"甘肃省": 2, "四川省": 1}
+
+
+def test_date_range_and_sorting(loaded: SearchEngine) -> None:
+    r = _search(loaded, date_from=date(2021, 1, 1), date_to=date(2021, 12, 31))
+    assert _ids(r) == ["lz-plan"]
+    assert _ids(_search(loaded, sort="date_desc")) == ["ts-opinion", "lz-plan", "cd-rural"]
+    assert _ids(_search(loaded, sort="date_asc")) == ["cd-rural", "lz-plan", "ts-opinion"]
+
+
+def test_pagination_keeps_the_total(loaded: SearchEngine) -> None:
+    first = _search(loaded, sort="date_desc", size=2, page=1)
+    second = _search(loaded, sort="date_desc", size=2, page=2)
+    assert first.total == second.total == 3
+    assert _ids(first) + _ids(second) == ["ts-opinion", "lz-plan", "cd-rural"]
+
+
+def test_cluster_copies_hidden_unless_asked(loaded: SearchEngine) -> None:
+    assert "tw-copy" not in _ids(_search(loaded, text="双师型"))
+    assert "tw-copy" in _ids(_search(loaded, text="双师型", include_duplicates=True))
+
+
+def test_highlights_mark_the_match_in_title_and_text(loaded: SearchEngine) -> None:
+    hit = _search(loaded, text="产教融合").hits[0]
+    assert "<em>产教融合</em>" in hit.highlights["title"][0]
+    assert "<em>产教融合</em>" in hit.highlights["text"][0]
+
+
+def test_highlight_on_traditional_text_marks_original_characters(loaded: SearchEngine) -> None:
+    hit = _search(loaded, text="双师型", include_duplicates=True, city=[])
+    copy = next(h for h in hit.hits if h.id == "tw-copy")
+    assert "<em>雙師型" in copy.highlights["text"][0]
+
+
+def test_suggest_completes_a_chinese_prefix(loaded: SearchEngine) -> None:
+    suggestions = run_async(loaded.suggest("产教"))
+    texts = [s.text for s in suggestions]
+    assert "产教融合" in texts
+    assert any(s.kind == "title" and "产教融合" in s.text for s in suggestions)
+
+
+def test_similar_documents(loaded: SearchEngine) -> None:
+    similar = [h.id for h in run_async(loaded.similar("lz-plan"))]
+    assert similar and similar[0] == "ts-opinion"
+    assert run_async(loaded.similar("no-such-id")) == []
+
+
+def test_reindexing_is_an_upsert_and_delete_removes(loaded: SearchEngine) -> None:
+    run_async(loaded.index(DOCS[:1]))
+    assert run_async(loaded.count()) == len(DOCS)
+    run_async(loaded.delete(["cd-rural", "unknown-id"]))
+    assert _search(loaded, text="乡村振兴").total == 1  # the 天水 opinion mentions it
+    assert run_async(loaded.count()) == len(DOCS) - 1
+
+
+def test_rebuild_switches_to_the_new_contents(loaded: SearchEngine) -> None:
+    run_async(loaded.rebuild([DOCS[:2]]))
+    assert run_async(loaded.count()) == 2
+    assert _ids(_search(loaded, text="产教融合"))[0] == "lz-plan"
+
+
+def test_health_reports_ok(loaded: SearchEngine) -> None:
+    health = run_async(loaded.health())
+    assert health.ok and health.engine == loaded.name

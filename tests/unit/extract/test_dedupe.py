@@ -1,0 +1,164 @@
+"""Dedupe decisions against a real database (SQLite and PostgreSQL), as workers make them."""
+
+from __future__ import annotations
+
+import random
+import threading
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from bench.corpus import make_document, to_traditional
+from services.extract.cleaning import clean_document
+from services.extract.dedupe import DocIdentity, deduplicate
+from shared.db import session_scope
+from shared.models import Document, Relation, Status, utcnow
+
+LANZHOU = DocIdentity("兰政发〔2021〕13号", ("兰州市人民政府",))
+
+
+def _policy(seed: int, chars: int = 3000) -> str:
+    return make_document(random.Random(seed), f"k{seed}", target_chars=chars).text
+
+
+def _add(url: str, raw: str, *, age_s: int = 0) -> str:
+    cleaned = clean_document(raw)
+    with session_scope(url, write=True) as s:
+        doc = Document(
+            status=Status.DEDUPLICATING,
+            text=cleaned.text,
+            content_hash=cleaned.content_hash,
+            received_at=utcnow() - timedelta(seconds=age_s),
+        )
+        s.add(doc)
+        s.flush()
+        return doc.id
+
+
+def _dedupe(url: str, doc_id: str, identity: DocIdentity = LANZHOU):  # type: ignore[no-untyped-def]
+    with session_scope(url, write=True) as s:
+        doc = s.get(Document, doc_id)
+        assert doc is not None
+        return deduplicate(s, doc, identity=identity)
+
+
+def _relations(url: str, doc_id: str) -> dict[str, tuple[str, float]]:
+    with session_scope(url) as s:
+        rows = s.scalars(select(Relation).where(Relation.document_id == doc_id))
+        return {r.other_id: (r.relation, r.similarity) for r in rows}
+
+
+def _flags(url: str, *ids: str) -> dict[str, tuple[bool, str | None]]:
+    with session_scope(url) as s:
+        return {i: (d.is_canonical, d.cluster_id) for i in ids if (d := s.get(Document, i))}
+
+
+def test_traditional_copy_is_an_exact_duplicate(database_url: str) -> None:
+    text = _policy(1)
+    first = _add(database_url, text)
+    copy = _add(database_url, to_traditional(text).replace("\n", "\n\n  "))
+    assert _dedupe(database_url, first).duplicate_of is None
+    outcome = _dedupe(database_url, copy)
+    assert outcome.duplicate_of == first
+    assert first in outcome.reindex_ids  # its copy count changed
+
+
+def test_republication_joins_a_cluster_with_one_canonical(database_url: str) -> None:
+    text = _policy(2)
+    lines = text.split("\n")
+    lines[5] = lines[5].replace("推进", "积极推进", 1) + "(本条有修改)"
+    original = _add(database_url, text, age_s=60)
+    repost = _add(database_url, "\n".join(lines) + "\n来源:某某发布")
+    _dedupe(database_url, original)
+    outcome = _dedupe(database_url, repost)
+    kind, similarity = _relations(database_url, repost)[original]
+    assert kind == "near_duplicate" and 0.8 <= similarity < 1.0
+    assert _relations(database_url, original)[repost][0] == "near_duplicate"  # symmetric
+    flags = _flags(database_url, original, repost)
+    assert flags[original][1] == flags[repost][1] == outcome.cluster_id is not None
+    assert sum(canonical for canonical, _ in flags.values()) == 1
+
+
+def test_other_issuers_copy_is_related_but_stays_searchable(database_url: str) -> None:
+    template = _policy(3)
+    city_copy = template.replace("兰州", "天水").replace("齐齐哈尔", "天水")
+    a, b = _add(database_url, template), _add(database_url, city_copy + "\n结合本地实际。")
+    _dedupe(database_url, a)
+    outcome = _dedupe(database_url, b, DocIdentity("天政发〔2021〕20号", ("天水市人民政府",)))
+    assert _relations(database_url, b)[a][0] == "near_duplicate"
+    assert outcome.cluster_id is None and outcome.is_canonical
+    assert _flags(database_url, a)[a][0] is True
+
+
+@pytest.mark.parametrize("fragment_first", [True, False])
+def test_fragment_is_contained_in_its_source_in_either_order(
+    database_url: str, fragment_first: bool
+) -> None:
+    full = _policy(4, chars=6000)
+    excerpt = full[len(full) // 2 : len(full) // 2 + 900]
+    ids = {"full": _add(database_url, full), "fragment": _add(database_url, excerpt)}
+    order = ["fragment", "full"] if fragment_first else ["full", "fragment"]
+    for name in order:
+        _dedupe(database_url, ids[name], DocIdentity(None, ()))
+    assert _relations(database_url, ids["fragment"])[ids["full"]][0] == "contained_in"
+    assert _relations(database_url, ids["full"])[ids["fragment"]][0] == "contains"
+    flags = _flags(database_url, ids["full"], ids["fragment"])
+    assert flags[ids["full"]][0] is True  # the complete text represents the cluster
+
+
+def test_running_twice_changes_nothing(database_url: str) -> None:
+    text = _policy(5)
+    a = _add(database_url, text, age_s=10)
+    b = _add(database_url, text.replace("加强", "切实加强", 2))
+    _dedupe(database_url, a)
+    first = _dedupe(database_url, b)
+    before = (_relations(database_url, a), _relations(database_url, b), _flags(database_url, a, b))
+    second = _dedupe(database_url, b)
+    after = (_relations(database_url, a), _relations(database_url, b), _flags(database_url, a, b))
+    assert before == after
+    assert first.cluster_id == second.cluster_id
+
+
+def test_a_more_complete_copy_becomes_canonical(database_url: str) -> None:
+    full = _policy(6, chars=4000)
+    trimmed = "\n".join(full.split("\n")[:-3])
+    short = _add(database_url, trimmed, age_s=100)
+    _dedupe(database_url, short)
+    assert _flags(database_url, short)[short][0] is True
+    longer = _add(database_url, full)
+    outcome = _dedupe(database_url, longer)
+    flags = _flags(database_url, short, longer)
+    assert flags[longer][0] is True and flags[short][0] is False
+    assert short in outcome.reindex_ids
+
+
+def test_concurrent_workers_end_with_one_canonical(postgres_url: str) -> None:
+    from shared.migrate import upgrade
+
+    upgrade(postgres_url)
+    text = _policy(7)
+    copies = [_add(postgres_url, text + f"\n编辑/{name}") for name in ("甲", "乙", "丙", "丁")]
+    barrier = threading.Barrier(len(copies))
+    errors: list[BaseException] = []
+
+    def work(doc_id: str) -> None:
+        try:
+            barrier.wait()
+            _dedupe(postgres_url, doc_id)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in copies]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors
+    flags = _flags(postgres_url, *copies)
+    with session_scope(postgres_url) as s:
+        duplicates = s.scalars(select(Document.id).where(Document.duplicate_of.is_not(None))).all()
+    # The copies differ only in the editor line: exact duplicates of one holder, or cluster
+    # members; either way exactly one stays canonical and searchable.
+    canonical = [i for i, (flag, _) in flags.items() if flag and i not in duplicates]
+    assert len(canonical) == 1

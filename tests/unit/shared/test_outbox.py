@@ -1,0 +1,94 @@
+"""The outbox publishes after commit, and keeps events while the broker is down."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+import redis
+
+from shared import outbox, tasks
+from shared.celery_app import make_celery
+from shared.db import session_scope
+from shared.events import DocumentBatch
+from shared.models import Document, OutboxEvent
+from shared.settings import Settings
+from tests.conftest import REDIS_HOST, REDIS_PORT, free_port, require_services
+
+
+def _celery(broker_url: str):  # type: ignore[no-untyped-def]
+    app = make_celery("outbox-test", Settings(broker_url=broker_url))
+    app.conf.broker_connection_timeout = 1
+    app.conf.broker_connection_max_retries = 0
+    app.conf.task_publish_retry_policy = {"max_retries": 0}
+    return app
+
+
+def _enqueue(url: str, n: int) -> list[int]:
+    ids = []
+    with session_scope(url, write=True) as session:
+        for _ in range(n):
+            doc = Document(original=b"x")
+            session.add(doc)
+            session.flush()
+            ids.append(
+                outbox.enqueue(session, tasks.CLEAN, DocumentBatch(document_ids=[doc.id])).id
+            )
+    return ids
+
+
+def test_pending_events_reach_the_broker_queue(database_url: str) -> None:
+    require_services("redis")
+    db = random.randint(1, 15)
+    client = redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=db)
+    client.flushdb()
+    sender = _celery(f"redis://{REDIS_HOST}:{REDIS_PORT}/{db}")
+    _enqueue(database_url, 3)
+
+    assert outbox.publish_pending(database_url, sender) == 3
+    assert client.llen(tasks.EXTRACT_QUEUE) == 3
+    assert outbox.publish_pending(database_url, sender) == 0  # nothing published twice
+    with session_scope(database_url) as session:
+        assert outbox.pending_count(session) == 0
+    client.flushdb()
+
+
+def test_broker_down_keeps_events_pending_until_it_is_back(database_url: str) -> None:
+    require_services("redis")
+    dead = _celery(f"redis://127.0.0.1:{free_port()}/0")  # nothing listens there
+    ids = _enqueue(database_url, 2)
+
+    assert outbox.publish_pending(database_url, dead) == 0
+    with session_scope(database_url) as session:
+        rows = [session.get(OutboxEvent, i) for i in ids]
+        assert all(r is not None and r.published_at is None and r.attempts == 1 for r in rows)
+        assert all(r is not None and r.last_error for r in rows)
+        # back off: not due again immediately
+        for r in rows:
+            assert r is not None
+            r.available_at = r.created_at
+    with session_scope(database_url, write=True) as session:
+        for i in ids:
+            row = session.get(OutboxEvent, i)
+            assert row is not None
+            row.available_at = row.created_at
+
+    db = random.randint(1, 15)
+    client = redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=db)
+    client.flushdb()
+    assert (
+        outbox.publish_pending(database_url, _celery(f"redis://{REDIS_HOST}:{REDIS_PORT}/{db}"))
+        == 2
+    )
+    assert client.llen(tasks.EXTRACT_QUEUE) == 2
+    client.flushdb()
+
+
+@pytest.mark.parametrize("n", [0, 1])
+def test_publishing_nothing_is_harmless(database_url: str, n: int) -> None:
+    require_services("redis")
+    sender = _celery(f"redis://{REDIS_HOST}:{REDIS_PORT}/15")
+    if n:
+        _enqueue(database_url, n)
+    assert outbox.publish_pending(database_url, sender) == n
+    redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=15).flushdb()
