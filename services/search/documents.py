@@ -19,7 +19,7 @@ def to_index_document(doc: Document, *, duplicates: int, dictionary_version: str
     meta = doc.meta or {}
     return IndexDocument(
         id=doc.id,
-        title=doc.title or meta.get("title") or doc.user_title or "",
+        title=doc.title or meta.get("title") or doc.user_title or _first_line(doc.text or ""),
         text=doc.text or "",
         doc_number=normalize_doc_number(meta.get("doc_number") or ""),
         issuers=list(meta.get("issuers") or []),
@@ -96,3 +96,9 @@ def _date(value: object) -> date | None:
         except ValueError:
             return None
     return None
+
+
+def _first_line(text: str, limit: int = 60) -> str:
+    """What a result list shows for a document with no known title (metadata stays null)."""
+    line = next((x.strip() for x in text.split("\n") if x.strip()), "")
+    return line if len(line) <= limit else line[: limit - 1] + "…"

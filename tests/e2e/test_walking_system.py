@@ -15,23 +15,29 @@ def test_uploaded_policies_become_searchable_with_history(
     assert all(a["status"] == "received" and a["links"]["self"].endswith(a["id"]) for a in accepted)
 
     final = stack.wait_final(a["id"] for a in accepted)
-    assert {d["status"] for d in final.values()} == {"indexed"}, {
+    # Other tests on this stack may have posted the same files first: then these are
+    # exact duplicates pointing at those copies, which search shows instead.
+    assert {d["status"] for d in final.values()} <= {"indexed", "duplicate"}, {
         i: (d["status"], d["error"]) for i, d in final.items()
     }
+    shown = {d["duplicate_of"] or i for i, d in final.items()}
 
     r = stack.search.get("/v1/search", params={"q": "产教融合"})
     assert r.status_code == 200
     body = r.json()
     ids = {hit["id"] for hit in body["hits"]}
-    assert body["total"] >= 3 and len(ids & set(final)) >= 3
+    assert body["total"] >= 3 and len(ids & shown) >= 3
     for hit in body["hits"]:
         fragments = hit["highlights"].get("text", []) + hit["highlights"].get("title", [])
         assert any("<em>" in f for f in fragments), hit
 
-    doc = final[accepted[0]["id"]]
-    stages = [(h["stage"], h["status"]) for h in doc["history"]]
-    assert stages == [("clean", "ok"), ("dedupe", "ok"), ("extract", "ok"), ("index", "ok")]
-    assert all(h["ms"] >= 0 and h["at"] for h in doc["history"])
+    for doc in final.values():
+        stages = [(h["stage"], h["status"]) for h in doc["history"]]
+        expected = [("clean", "ok"), ("dedupe", "ok")]
+        if doc["status"] == "indexed":
+            expected += [("extract", "ok"), ("index", "ok")]
+        assert stages == expected
+        assert all(h["ms"] >= 0 and h["at"] for h in doc["history"])
 
 
 def test_traditional_upload_is_cleaned_and_simplified(stack: RunningStack, policies: Path) -> None:

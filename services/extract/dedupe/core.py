@@ -86,12 +86,28 @@ def deduplicate(
     if not same:
         return DedupeOutcome(None, True, None, relations, sorted(reindex))
 
-    others = list(session.scalars(select(Document).where(Document.id.in_(same))))
-    cluster_ids = sorted({d.cluster_id for d in others if d.cluster_id})
+    by_similarity = sorted(
+        (r for r in relations if r.same_document), key=lambda r: r.similarity, reverse=True
+    )
+    others = {d.id: d for d in session.scalars(select(Document).where(Document.id.in_(same)))}
+    members: dict[str, Document] = {doc.id: doc}
+    identities = [identity]
+    # Join clusters best match first, and only while every member stays compatible with
+    # every other: an excerpt with no issuer or number must not bridge two documents
+    # that differ (a province template and a city's adaptation of it).
+    for rel in by_similarity:
+        other = others.get(rel.other_id)
+        if other is None or other.id in members:
+            continue
+        group = store.cluster_members(session, [other.cluster_id]) if other.cluster_id else [other]
+        group_ids = [identity_of(m) for m in group]
+        if all(same_document(a, b) for a in identities for b in group_ids):
+            members.update({m.id: m for m in group})
+            identities += group_ids
+    cluster_ids = sorted({m.cluster_id for m in members.values() if m.cluster_id})
     cluster_id = cluster_ids[0] if cluster_ids else new_id()
-    members = {d.id: d for d in store.cluster_members(session, cluster_ids)}
-    members.update({d.id: d for d in others})
-    members[doc.id] = doc
+    if len(members) == 1:
+        return DedupeOutcome(None, True, None, relations, sorted(reindex))
     for member in members.values():
         member.cluster_id = cluster_id
     changed = elect(list(members.values()))
@@ -121,18 +137,25 @@ def _verify(
             Document.id.in_(list(candidates)), Document.status != Status.DUPLICATE
         )
     ).all()
+    long_mine: set[bytes] | None = None
     for other_id, other_text, other_meta in rows:
         other = sig.shingles(other_text or "")
         jaccard = sig.jaccard(shingles, other)
-        mine_in_other = sig.containment(shingles, other)
-        other_in_mine = sig.containment(other, shingles)
         kind: str | None = None
         if jaccard >= near_threshold:
             kind, back, sim = "near_duplicate", "near_duplicate", jaccard
-        elif mine_in_other >= containment_threshold and len(shingles) <= len(other):
-            kind, back, sim = "contained_in", "contains", mine_in_other
-        elif other_in_mine >= containment_threshold and len(other) < len(shingles):
-            kind, back, sim = "contains", "contained_in", other_in_mine
+        elif max(sig.containment(shingles, other), sig.containment(other, shingles)) >= (
+            containment_threshold
+        ):
+            # Plausible containment on short shingles: confirm on long ones (costly, rare).
+            long_mine = long_mine or sig.shingles(doc.text or "", sig.CONTAINMENT_SHINGLE)
+            long_other = sig.shingles(other_text or "", sig.CONTAINMENT_SHINGLE)
+            mine_in_other = sig.containment(long_mine, long_other)
+            other_in_mine = sig.containment(long_other, long_mine)
+            if mine_in_other >= containment_threshold and len(shingles) <= len(other):
+                kind, back, sim = "contained_in", "contains", mine_in_other
+            elif other_in_mine >= containment_threshold and len(other) < len(shingles):
+                kind, back, sim = "contains", "contained_in", other_in_mine
         if kind is None:
             continue
         same = same_document(identity, identity_of(_Meta(other_meta)))

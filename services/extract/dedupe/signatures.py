@@ -25,6 +25,9 @@ SCHEME = "affine32"  # datasketch 2's default for 32-bit hashes; stored signatur
 # Containment sample: shingle hashes ≡ 0 (mod SAMPLE_MOD). Content-defined, so a fragment
 # samples the same shingles as the document it was cut from, whatever their sizes.
 SAMPLE_MOD = 32
+# Containment is confirmed on longer shingles: an excerpt shares whole runs of text with
+# its source, while a short text on the same topic shares only stock 4-character phrases.
+CONTAINMENT_SHINGLE = 8
 NOT_CONTENT = re.compile(r"[\W_]+", re.UNICODE)
 
 
@@ -32,11 +35,11 @@ def content_chars(text: str) -> str:
     return NOT_CONTENT.sub("", text).lower()
 
 
-def shingles(text: str) -> set[bytes]:
+def shingles(text: str, k: int = SHINGLE) -> set[bytes]:
     chars = content_chars(text)
-    if len(chars) < SHINGLE:
+    if len(chars) < k:
         return {chars.encode()} if chars else set()
-    return {chars[i : i + SHINGLE].encode() for i in range(len(chars) - SHINGLE + 1)}
+    return {chars[i : i + k].encode() for i in range(len(chars) - k + 1)}
 
 
 def _xxh32(data: bytes) -> int:

@@ -69,7 +69,7 @@ def lsh_candidates(session: Session, band_keys: list[str], exclude: str) -> set[
 
 
 def containment_candidates(
-    session: Session, samples: list[str], exclude: str, *, min_share: float, limit: int = 50
+    session: Session, samples: list[str], exclude: str, *, min_share: float, limit: int = 10
 ) -> set[str]:
     """Documents sharing at least `min_share` of the smaller of the two sample sets."""
     if not samples:
@@ -81,7 +81,7 @@ def containment_candidates(
             .where(LshBucket.document_id != exclude)
             .group_by(LshBucket.document_id)
             .order_by(func.count().desc())
-            .limit(limit)
+            .limit(limit * 5)
         ).all()
     )
     if not shared:
@@ -93,11 +93,17 @@ def containment_candidates(
             .group_by(LshBucket.document_id)
         ).all()
     )
-    return {
-        doc_id
-        for doc_id, n in shared.items()
-        if n >= min_share * max(1, min(len(samples), sizes.get(doc_id, 0)))
-    }
+    # Stock phrases make a few shared samples common; require 3+ and the share of the
+    # smaller sample set, best first, so verification only reads a handful of texts.
+    ranked = sorted(
+        (
+            (n / max(1, min(len(samples), sizes.get(doc_id, 0))), doc_id)
+            for doc_id, n in shared.items()
+            if n >= 3
+        ),
+        reverse=True,
+    )
+    return {doc_id for share, doc_id in ranked[:limit] if share >= min_share}
 
 
 def set_relation(session: Session, a: str, b: str, kind_ab: str, kind_ba: str, sim: float) -> None:

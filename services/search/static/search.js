@@ -101,15 +101,23 @@ $("#search-form").addEventListener("submit", (ev) => {
 
 // Type-ahead --------------------------------------------------------------------------
 let suggestTimer = null;
+let suggestGen = 0;  // answers to an older prefix (or after a search) are dropped
 let active = -1;
-function hideSuggestions() { $("#suggestions").hidden = true; active = -1; }
+function hideSuggestions() {
+  clearTimeout(suggestTimer);
+  suggestGen += 1;
+  $("#suggestions").hidden = true;
+  active = -1;
+}
 $("#q").addEventListener("input", () => {
   clearTimeout(suggestTimer);
   const prefix = $("#q").value.trim();
   if (!prefix) return hideSuggestions();
+  const gen = ++suggestGen;
   suggestTimer = setTimeout(async () => {
     try {
       const body = await getJSON("/v1/suggest?size=8&q=" + encodeURIComponent(prefix));
+      if (gen !== suggestGen || document.activeElement !== $("#q")) return;
       const list = $("#suggestions");
       list.innerHTML = body.suggestions.map((s, i) =>
         `<li role="option" data-index="${i}" data-text="${escapeHtml(s.text)}">${escapeHtml(s.text)}<span class="kind">${s.kind === "title" ? "标题" : "词条"}</span></li>`).join("");
@@ -128,6 +136,7 @@ $("#q").addEventListener("keydown", (ev) => {
     $("#q").value = items[active].dataset.text;
   } else if (ev.key === "Escape") hideSuggestions();
 });
+$("#q").addEventListener("blur", () => setTimeout(hideSuggestions, 150));
 $("#suggestions").addEventListener("mousedown", (ev) => {
   const li = ev.target.closest("li");
   if (!li) return;
