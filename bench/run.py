@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench import dedupe_eval, metadata_eval
 from bench.ceiling import stage_ceiling
 from bench.corpus import generate
 from bench.pipeline import run_pipeline
@@ -56,6 +57,12 @@ def main(*, docs: int = 2000, quick: bool = False) -> int:
     n_docs = 150 if quick else docs
     corpus = generate(n_docs, seed=7)
     report: dict[str, Any] = {"machine": {"cpus": os.cpu_count()}, "documents": n_docs}
+    print("== dedupe evaluation (generated labelled set, real stage logic)")
+    report["dedupe_eval"] = dedupe_eval.evaluate(20 if quick else 60)
+    print(f"  {report['dedupe_eval']}")
+    print("== metadata evaluation (tests/data/metadata_dev.jsonl)")
+    report["metadata_eval"] = metadata_eval.evaluate()
+    print(f"  {report['metadata_eval']}")
     print(f"== stage ceiling ({min(len(corpus), 300)} documents, one process)")
     ceiling = stage_ceiling(corpus[:300])
     report["ceiling"] = ceiling
@@ -87,6 +94,7 @@ def main(*, docs: int = 2000, quick: bool = False) -> int:
             result["docs_per_s"] / ceiling["ceiling_docs_per_s_2_cores"], 3
         )
         report["pipeline"][name] = result
+        print(f"  one document, POST to indexed: {result['one_document_post_to_indexed_s']} s")
         print(
             f"  {result['docs_per_s']} docs/s ({result['ratio_to_ceiling']:.0%} of ceiling), "
             f"{result['elapsed_s']} s, statuses {result['status_counts']}"

@@ -40,13 +40,15 @@ def to_index_document(doc: Document, *, duplicates: int, dictionary_version: str
 def duplicate_counts(session: Session, docs: Sequence[Document]) -> dict[str, int]:
     """Copies hidden behind each canonical document: exact duplicates and cluster members."""
     ids = [d.id for d in docs]
-    counts = dict(
-        session.execute(
+    counts: dict[str, int] = {
+        holder: int(n)
+        for holder, n in session.execute(
             select(Document.duplicate_of, func.count())
             .where(Document.duplicate_of.in_(ids))
             .group_by(Document.duplicate_of)
         ).all()
-    )
+        if holder
+    }
     clusters = {d.cluster_id for d in docs if d.cluster_id and d.is_canonical}
     if clusters:
         members = dict(

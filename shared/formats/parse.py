@@ -170,7 +170,7 @@ def _dedupe_merged(cells: list[str]) -> list[str]:
     return out
 
 
-def _open_pdf(data: bytes, limits: ParseLimits):  # type: ignore[no-untyped-def]
+def _open_pdf(data: bytes, limits: ParseLimits):
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 

@@ -178,3 +178,51 @@ def test_rebuild_switches_to_the_new_contents(loaded: SearchEngine) -> None:
 def test_health_reports_ok(loaded: SearchEngine) -> None:
     health = run_async(loaded.health())
     assert health.ok and health.engine == loaded.name
+
+
+@pytest.fixture
+def corpus(loaded: SearchEngine) -> SearchEngine:
+    """DOCS plus the 32 documents of the relevance set: 36 in all."""
+    import json
+    from pathlib import Path
+
+    data = json.loads(
+        (Path(__file__).resolve().parents[1] / "data" / "relevance" / "judgments.json").read_text(
+            encoding="utf-8"
+        )
+    )
+    run_async(
+        loaded.index(
+            [
+                IndexDocument(id=i, title=d["title"], text=d["text"])
+                for i, d in data["documents"].items()
+            ]
+        )
+    )
+    return loaded
+
+
+def test_a_term_inside_a_longer_word(corpus: SearchEngine) -> None:
+    # 融合 is indexed inside 产教融合 and 文旅融合; 学徒 inside 现代学徒制.
+    ids = set(_ids(_search(corpus, text="融合", size=50)))
+    assert {"lz-plan", "d01", "d18", "d22"} <= ids
+    assert "d11" in _ids(_search(corpus, text="学徒", size=50))
+
+
+def test_pagination_edges(corpus: SearchEngine) -> None:
+    total = _search(corpus, size=100).total
+    assert total == 35  # 36 documents, one hidden copy
+    last = _search(corpus, size=10, page=4)
+    assert last.total == total and len(last.hits) == 5
+    beyond = _search(corpus, size=10, page=9)
+    assert beyond.total == total and beyond.hits == []
+    pages = [
+        h.id for p in range(1, 5) for h in _search(corpus, size=10, page=p, sort="date_desc").hits
+    ]
+    assert len(pages) == len(set(pages)) == total  # no document twice, none lost
+
+
+def test_relevance_orders_title_matches_before_body_mentions(corpus: SearchEngine) -> None:
+    ids = _ids(_search(corpus, text="乡村振兴", size=10))
+    assert ids[0] in {"cd-rural", "d03"}
+    assert ids.index("ts-opinion") > ids.index("cd-rural")

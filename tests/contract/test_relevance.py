@@ -26,7 +26,10 @@ def test_relevance_floor(engine: SearchEngine) -> None:
     data = json.loads(JUDGMENTS.read_text(encoding="utf-8"))
     run_async(
         engine.index(
-            [IndexDocument(id=i, title=d["title"], text=d["text"]) for i, d in data["documents"].items()]
+            [
+                IndexDocument(id=i, title=d["title"], text=d["text"])
+                for i, d in data["documents"].items()
+            ]
         )
     )
     ndcgs, rranks = [], []

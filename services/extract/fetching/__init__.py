@@ -159,7 +159,7 @@ def _result(
         "redirects": redirects,
     }
     if status == 304:
-        return FetchResult(data=b"", not_modified=True, **common)  # type: ignore[arg-type]
+        return FetchResult(data=b"", not_modified=True, **common)
     if status in (404, 410):
         raise FetchError(f"HTTP {status}: the page does not exist", permanent=True)
     if status == 429 or status >= 500:
@@ -168,4 +168,4 @@ def _result(
         raise FetchError(f"HTTP {status}", permanent=True)
     if not data.strip():
         raise FetchError("the page is empty", permanent=True)
-    return FetchResult(data=data, **common)  # type: ignore[arg-type]
+    return FetchResult(data=data, **common)

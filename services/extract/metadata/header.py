@@ -23,12 +23,18 @@ ORG_SUFFIX = (
 ORG = re.compile(rf"[\u4e00-\u9fa5（）()]{{2,30}}?(?:{ORG_SUFFIX})")
 ORG_LINE = re.compile(rf"^(?:{ORG.pattern})(?:[\s、,，]+(?:{ORG.pattern}))*$")
 CLICKBAIT = re.compile(r"[!！?？]$|重磅|刚刚|速看|最新发布|权威发布|转发收藏|快看|必看")
+BREADCRUMB = re.compile(r"\s[>›»/]\s|^(首页|当前位置|您的位置|您现在的位置)")
 NOT_TITLE = re.compile(
     r"^(来源|发布|时间|日期|作者|编辑|责任编辑|字号|浏览|阅读|索引号|主题分类|发布机构|"
     r"各[\u4e00-\u9fa5]|[一二三四五六七八九十]+、|[(（][一二三四五六七八九十]+[)）]|\d+[.．、])"
 )
 SENTENCE_END = re.compile(r"[。；;:：]$")
 TITLE_MAX_LINES = 4
+_FULLWIDTH = str.maketrans("０１２３４５６７８９", "0123456789")
+# `齐齐哈尔市教育局职业教育…经验`: a title that starts with a local body's full name.
+TITLE_ORG = re.compile(
+    r"^([\u4e00-\u9fa5]{2,12}?(?:市|省|区|县|盟|州))([\u4e00-\u9fa5]{1,8}?(?:人民政府|教育局|局|厅|委员会|办公室))"
+)
 HEADER_LINES = 12
 
 
@@ -68,7 +74,7 @@ def _title_start(line: str) -> bool:
     s = line.strip()
     if not s or len(s) > 80 or SENTENCE_END.search(s) or CLICKBAIT.search(s):
         return False
-    if NOT_TITLE.match(s) or DOC_NUMBER.fullmatch(s) or DATE.fullmatch(s):
+    if NOT_TITLE.match(s) or BREADCRUMB.search(s) or DOC_NUMBER.fullmatch(s) or DATE.fullmatch(s):
         return False
     return not is_org_line(s)
 
@@ -117,7 +123,12 @@ def _short_heading(title: str) -> bool:
 
 
 def issuers_from_title(title: str) -> list[str]:
-    head = title.split("关于", 1)[0] if "关于" in title else ""
+    if "关于" not in title:
+        from services.extract.metadata.regions import gazetteer
+
+        m = TITLE_ORG.match(title)
+        return [m.group(0)] if m and m.group(1) in gazetteer() else []
+    head = title.split("关于", 1)[0]
     head = head.strip()
     if not head or not ORG_LINE.match(head.replace(" ", " ")):
         orgs = split_orgs(head) if head else []
@@ -131,7 +142,8 @@ def signature(text: str) -> tuple[Found | None, Found | None]:
     notice's own signature comes before the document it issues)."""
     lines = lines_with_offsets(text)
     for i, (line, pos) in enumerate(lines):
-        s = line.strip().strip("()（）")
+        # Full-width digits are read as ASCII (same length, so offsets stay right).
+        s = line.strip().strip("()（）").translate(_FULLWIDTH)
         if not s:
             continue
         m = DATE.search(s)
@@ -143,7 +155,7 @@ def signature(text: str) -> tuple[Found | None, Found | None]:
         date = parse(m)
         if date is None:
             continue
-        offset = pos + line.index(s)
+        offset = pos + line.translate(_FULLWIDTH).index(s)
         date_found = Found(date.isoformat(), offset + m.start(), offset + m.end())
         if before and is_org_line(before):
             return Found(split_orgs(before), offset, offset + len(before)), date_found

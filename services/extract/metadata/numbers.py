@@ -10,6 +10,11 @@ import re
 from dataclasses import dataclass
 
 _FULLWIDTH = str.maketrans("０１２３４５６７８９", "0123456789")
+# The bracketed year and serial first (cheap to scan for), then the 机关代字 before it.
+_YEAR_SERIAL = re.compile(
+    r"[〔\[［(（【]\s*((?:19|20)\d{2}|[１２][０-９]{3})\s*[〕\]］)）】]\s*第?\s*([0-9０-９]{1,5})\s*号"
+)
+_PREFIX_BEFORE = re.compile(r"([\u4e00-\u9fa5]{1,14})\s*$")
 DOC_NUMBER = re.compile(
     r"([\u4e00-\u9fa5]{1,14})\s*[〔\[［(（【]\s*((?:19|20)\d{2}|[１２][０-９]{3})\s*[〕\]］)）】]"
     r"\s*第?\s*([0-9０-９]{1,5})\s*号"
@@ -33,16 +38,19 @@ def normalize(prefix: str, year: str, serial: str) -> str:
 
 def find_numbers(text: str) -> list[NumberMatch]:
     found = []
-    for m in DOC_NUMBER.finditer(text):
-        prefix = _LEAD_IN.sub("", m.group(1))
+    for m in _YEAR_SERIAL.finditer(text):
+        head = _PREFIX_BEFORE.search(text, max(0, m.start() - 16), m.start())
+        if head is None:
+            continue
+        prefix = _LEAD_IN.sub("", head.group(1))
         if not prefix or len(prefix) > 10:
             continue
-        start = m.start(1) + (len(m.group(1)) - len(prefix))
+        start = head.start(1) + (len(head.group(1)) - len(prefix))
         before = text[max(0, start - 130) : start].rstrip(" (（[【")
         title = CITED_TITLE.search(before)
         found.append(
             NumberMatch(
-                normalize(prefix, m.group(2), m.group(3)),
+                normalize(prefix, m.group(1), m.group(2)),
                 start,
                 m.end(),
                 title.group(1) if title else None,

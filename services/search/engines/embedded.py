@@ -341,7 +341,7 @@ class EmbeddedEngine:
             for score, address in result.hits
         ]
         return SearchResult(
-            total=int(result.count or 0),
+            total=int(getattr(result, "count", 0) or 0),
             hits=hits,
             facets=self._facets(searcher, full),
             normalized_query=parsed.normalized,
@@ -349,7 +349,7 @@ class EmbeddedEngine:
         )
 
     def _hit(self, doc: tantivy.Document, score: float, terms: list[str]) -> SearchHit:
-        p = json.loads(bytes(doc.get_first("payload")))
+        p = _payload(doc)
         a = self.analyzer
         title, text = p["title"] or "", p["text"] or ""
         highlights: dict[str, list[str]] = {}
@@ -359,7 +359,7 @@ class EmbeddedEngine:
             if marked := highlight(text, a.normalize(text), terms):
                 highlights["text"] = marked
         return SearchHit(
-            id=doc.get_first("id"),
+            id=str(doc.get_first("id")),
             score=round(float(score), 4),
             title=title,
             doc_number=p["doc_number"],
@@ -374,11 +374,13 @@ class EmbeddedEngine:
 
     # --- query building -------------------------------------------------------------
     def _chars(self, field: str, text: str) -> Query | None:
-        chars = self.analyzer.search_chars(self.analyzer.normalize(text))
+        chars: list[str | tuple[int, str]] = list(
+            self.analyzer.search_chars(self.analyzer.normalize(text))
+        )
         if not chars:
             return None
         if len(chars) == 1:
-            return Query.term_query(SCHEMA, field, chars[0])
+            return Query.term_query(SCHEMA, field, str(chars[0]))
         return Query.phrase_query(SCHEMA, field, chars)
 
     def _anywhere(self, text: str) -> Query | None:
@@ -488,7 +490,7 @@ class EmbeddedEngine:
         if searcher is not None and (q := self._chars("title_chars", normalized)) is not None:
             canonical = Query.term_query(SCHEMA, "canonical", 1)
             for _, address in searcher.search(_must([q, canonical]), limit=size).hits:
-                title = json.loads(bytes(searcher.doc(address).get_first("payload")))["title"]
+                title = _payload(searcher.doc(address))["title"]
                 if title and all(s.text != title for s in found):
                     found.append(Suggestion(text=title, kind="title"))
         terms: Counter[str] = Counter()
@@ -516,7 +518,7 @@ class EmbeddedEngine:
         found = searcher.search(Query.term_query(SCHEMA, "id", doc_id), limit=1).hits
         if not found:
             return []
-        source = json.loads(bytes(searcher.doc(found[0][1]).get_first("payload")))
+        source = _payload(searcher.doc(found[0][1]))
         text = self.analyzer.normalize(f"{source['title']}\n{source['text']}")
         counts = Counter(
             t.token for t in self.analyzer.smart(text) if len(t.token) > 1 and not t.token.isdigit()
@@ -567,3 +569,8 @@ def _facet_key(key: Any) -> str:
     if isinstance(key, float) and key.is_integer():
         return str(int(key))
     return str(key)
+
+
+def _payload(doc: tantivy.Document) -> dict[str, Any]:
+    raw = doc.get_first("payload")
+    return dict(json.loads(bytes(raw))) if raw is not None else {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import threading
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -162,3 +163,36 @@ def test_concurrent_workers_end_with_one_canonical(postgres_url: str) -> None:
     # members; either way exactly one stays canonical and searchable.
     canonical = [i for i, (flag, _) in flags.items() if flag and i not in duplicates]
     assert len(canonical) == 1
+
+
+def _race_worker(url: str, doc_id: str, barrier: Any) -> None:
+    barrier.wait(30)
+    _dedupe(url, doc_id)
+
+
+@pytest.mark.parametrize("variant", ["exact", "near"])
+def test_two_worker_processes_racing_end_with_one_canonical(
+    postgres_url: str, variant: str
+) -> None:
+    """Two OS processes (as two Celery workers would be) decide on copies at one moment."""
+    import multiprocessing
+
+    from shared.migrate import upgrade
+
+    upgrade(postgres_url)
+    text = _policy(8)
+    other = text if variant == "exact" else text.replace("推进", "积极推进", 2)
+    ids = [_add(postgres_url, text), _add(postgres_url, other)]
+    ctx = multiprocessing.get_context("spawn")
+    barrier = ctx.Barrier(2)
+    procs = [ctx.Process(target=_race_worker, args=(postgres_url, i, barrier)) for i in ids]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    assert [p.exitcode for p in procs] == [0, 0]
+    flags = _flags(postgres_url, *ids)
+    assert sum(canonical for canonical, _ in flags.values()) == 1
+    if variant == "near":
+        cluster_ids = {cluster for _, cluster in flags.values()}
+        assert len(cluster_ids) == 1 and None not in cluster_ids
