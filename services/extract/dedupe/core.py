@@ -67,18 +67,18 @@ def deduplicate(
     shingles = sig.shingles(text)
     minhash = sig.minhash(shingles)
     keys = [f"{i}:{k}" for i, k in enumerate(sig.band_keys(minhash, near_threshold))]
-    samples = sig.containment_sample(shingles)
-    candidates = store.lsh_candidates(session, keys, doc.id) | store.containment_candidates(
-        session, samples, doc.id, min_share=0.5
-    )
-    store.save_signature(session, doc.id, sig.to_bytes(minhash), len(shingles), keys, samples)
+    long_shingles = sig.shingles(text, sig.CONTAINMENT_SHINGLE)
+    samples = sig.containment_sample(long_shingles)
+    near_candidates = store.lsh_candidates(session, keys, doc.id)
+    part_candidates = store.containment_candidates(session, samples, doc.id, min_share=0.5)
+    store.save_signature(session, doc.id, sig.to_bytes(minhash), keys, samples)
 
     relations = _verify(
         session,
         doc,
         identity,
-        shingles,
-        candidates,
+        (shingles, long_shingles),
+        (near_candidates, part_candidates),
         near_threshold=near_threshold,
         containment_threshold=containment_threshold,
     )
@@ -123,38 +123,41 @@ def _verify(
     session: Session,
     doc: Document,
     identity: DocIdentity,
-    shingles: set[bytes],
-    candidates: set[str],
+    shingle_sets: tuple[set[str], set[str]],
+    candidate_sets: tuple[set[str], set[str]],
     *,
     near_threshold: float,
     containment_threshold: float,
 ) -> list[RelationOut]:
+    """Confirm candidates on exact shingle sets: Jaccard on 4-grams for LSH candidates,
+    containment on 8-grams (runs of text, not stock phrases) for sampled ones."""
+    shingles, long_mine = shingle_sets
+    near_ids, part_ids = candidate_sets
     found: list[RelationOut] = []
-    if not candidates:
+    if not (near_ids or part_ids):
         return found
     rows = session.execute(
-        select(Document.id, Document.text, Document.meta).where(
-            Document.id.in_(list(candidates)), Document.status != Status.DUPLICATE
+        select(Document.id, Document.text, Document.meta, Document.content_hash).where(
+            Document.id.in_(list(near_ids | part_ids)), Document.status != Status.DUPLICATE
         )
     ).all()
-    long_mine: set[bytes] | None = None
-    for other_id, other_text, other_meta in rows:
-        other = sig.shingles(other_text or "")
-        jaccard = sig.jaccard(shingles, other)
+    for other_id, other_text, other_meta, other_hash in rows:
+        other_text = other_text or ""
         kind: str | None = None
-        if jaccard >= near_threshold:
-            kind, back, sim = "near_duplicate", "near_duplicate", jaccard
-        elif max(sig.containment(shingles, other), sig.containment(other, shingles)) >= (
-            containment_threshold
-        ):
-            # Plausible containment on short shingles: confirm on long ones (costly, rare).
-            long_mine = long_mine or sig.shingles(doc.text or "", sig.CONTAINMENT_SHINGLE)
-            long_other = sig.shingles(other_text or "", sig.CONTAINMENT_SHINGLE)
+        if other_id in near_ids:
+            other = sig.cached_shingles(other_id, other_hash, other_text, sig.SHINGLE)
+            jaccard = sig.jaccard(shingles, other)
+            if jaccard >= near_threshold:
+                kind, back, sim = "near_duplicate", "near_duplicate", jaccard
+        if kind is None:
+            long_other = sig.cached_shingles(
+                other_id, other_hash, other_text, sig.CONTAINMENT_SHINGLE
+            )
             mine_in_other = sig.containment(long_mine, long_other)
             other_in_mine = sig.containment(long_other, long_mine)
-            if mine_in_other >= containment_threshold and len(shingles) <= len(other):
+            if mine_in_other >= containment_threshold and len(long_mine) <= len(long_other):
                 kind, back, sim = "contained_in", "contains", mine_in_other
-            elif other_in_mine >= containment_threshold and len(other) < len(shingles):
+            elif other_in_mine >= containment_threshold and len(long_other) < len(long_mine):
                 kind, back, sim = "contains", "contained_in", other_in_mine
         if kind is None:
             continue

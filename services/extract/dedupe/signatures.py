@@ -11,7 +11,8 @@ document against ≈17 ms for the naive per-shingle `update` loop (MEASUREMENTS.
 from __future__ import annotations
 
 import re
-from functools import cache
+from collections.abc import Set as AbstractSet
+from functools import cache, lru_cache
 
 import numpy as np
 import xxhash
@@ -35,11 +36,12 @@ def content_chars(text: str) -> str:
     return NOT_CONTENT.sub("", text).lower()
 
 
-def shingles(text: str, k: int = SHINGLE) -> set[bytes]:
+def shingles(text: str, k: int = SHINGLE) -> set[str]:
+    """Character k-grams of the words (str, not bytes: encoding each cost a third)."""
     chars = content_chars(text)
     if len(chars) < k:
-        return {chars.encode()} if chars else set()
-    return {chars[i : i + k].encode() for i in range(len(chars) - k + 1)}
+        return {chars} if chars else set()
+    return {chars[i : i + k] for i in range(len(chars) - k + 1)}
 
 
 def _xxh32(data: bytes) -> int:
@@ -52,7 +54,7 @@ def _template() -> MinHash:
     return MinHash(num_perm=NUM_PERM, seed=SEED, hashfunc=_xxh32, scheme=SCHEME)
 
 
-def minhash(shingle_set: set[bytes]) -> LeanMinHash:
+def minhash(shingle_set: set[str]) -> LeanMinHash:
     template = _template()
     m = MinHash(
         num_perm=NUM_PERM,
@@ -62,7 +64,7 @@ def minhash(shingle_set: set[bytes]) -> LeanMinHash:
         scheme=SCHEME,
     )
     if shingle_set:
-        m.update_batch(list(shingle_set))
+        m.update_batch([x.encode() for x in shingle_set])
     return LeanMinHash(m)
 
 
@@ -87,18 +89,28 @@ def band_keys(m: LeanMinHash, threshold: float) -> list[str]:
     return [xxhash.xxh64_hexdigest(values[i * r : (i + 1) * r].tobytes()) for i in range(b)]
 
 
-def containment_sample(shingle_set: set[bytes]) -> list[str]:
-    return sorted({f"{h:08x}" for s in shingle_set if (h := _xxh32(s)) % SAMPLE_MOD == 0})
+def containment_sample(long_shingles: AbstractSet[str]) -> list[str]:
+    """Hashes of the long shingles ≡ 0 (mod SAMPLE_MOD): long ones, so that documents
+    sharing only stock phrases do not share samples."""
+    return sorted(
+        {f"{h:08x}" for s in long_shingles if (h := _xxh32(s.encode())) % SAMPLE_MOD == 0}
+    )
 
 
-def jaccard(a: set[bytes], b: set[bytes]) -> float:
+def jaccard(a: AbstractSet[str], b: AbstractSet[str]) -> float:
     if not a or not b:
         return 0.0
     return len(a & b) / len(a | b)
 
 
-def containment(part: set[bytes], whole: set[bytes]) -> float:
+def containment(part: AbstractSet[str], whole: AbstractSet[str]) -> float:
     """Share of `part`'s shingles found in `whole`."""
     if not part:
         return 0.0
     return len(part & whole) / len(part)
+
+
+@lru_cache(maxsize=4096)
+def cached_shingles(doc_id: str, content_hash: str | None, text: str, k: int) -> frozenset[str]:
+    """Shingles of a stored document: the same candidates come up again and again."""
+    return frozenset(shingles(text, k))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import delete, func, or_, select, text
+from sqlalchemy import delete, func, insert, or_, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -39,23 +39,19 @@ def claim_hash(session: Session, content_hash: str, document_id: str) -> str:
 
 
 def save_signature(
-    session: Session,
-    document_id: str,
-    minhash: bytes,
-    shingle_count: int,
-    band_keys: list[str],
-    samples: list[str],
+    session: Session, document_id: str, minhash: bytes, band_keys: list[str], samples: list[str]
 ) -> None:
-    session.add(
-        DedupeSignature(document_id=document_id, minhash=minhash, shingle_count=shingle_count)
+    # `shingle_count` holds the number of containment samples: what candidate search
+    # divides by. Core executemany inserts: ORM objects cost 10 ms per document here.
+    rows = [
+        {"band": i, "bucket": key, "document_id": document_id} for i, key in enumerate(band_keys)
+    ]
+    rows += [{"band": SAMPLE_BAND, "bucket": s, "document_id": document_id} for s in set(samples)]
+    session.execute(
+        insert(DedupeSignature),
+        [{"document_id": document_id, "minhash": minhash, "shingle_count": len(set(samples))}],
     )
-    session.add_all(
-        LshBucket(band=i, bucket=key, document_id=document_id) for i, key in enumerate(band_keys)
-    )
-    session.add_all(
-        LshBucket(band=SAMPLE_BAND, bucket=s, document_id=document_id) for s in set(samples)
-    )
-    session.flush()
+    session.execute(insert(LshBucket), rows)
 
 
 def lsh_candidates(session: Session, band_keys: list[str], exclude: str) -> set[str]:
@@ -88,9 +84,9 @@ def containment_candidates(
         return set()
     sizes = dict(
         session.execute(
-            select(LshBucket.document_id, func.count())
-            .where(LshBucket.band == SAMPLE_BAND, LshBucket.document_id.in_(list(shared)))
-            .group_by(LshBucket.document_id)
+            select(DedupeSignature.document_id, DedupeSignature.shingle_count).where(
+                DedupeSignature.document_id.in_(list(shared))
+            )
         ).all()
     )
     # Stock phrases make a few shared samples common; require 3+ and the share of the

@@ -32,6 +32,29 @@ STOPWORDS = ANALYSIS_DIR / "stopwords.dic"
 _SEARCH_CHAR = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[a-z0-9]+", re.UNICODE)
 
 
+def _one_to_one_nfkc() -> dict[int, str]:
+    """NFKC for the characters it maps to exactly one other character (full-width forms,
+    ideographic space, compatibility ideographs). A translate table keeps lengths equal
+    and runs in C: normalising character by character cost ~1 ms per 5 KB."""
+    table: dict[int, str] = {}
+    for start, end in ((0x2000, 0x2BFF), (0x3000, 0x33FF), (0xF900, 0xFAFF), (0xFE30, 0xFFEF)):
+        for cp in range(start, end + 1):
+            folded = unicodedata.normalize("NFKC", chr(cp))
+            if len(folded) == 1 and folded != chr(cp):
+                table[cp] = folded
+    return table
+
+
+_ONE_TO_ONE_NFKC = _one_to_one_nfkc()
+# str.translate looks every character up in a dict (1 ms per 12k characters); a regex
+# scan finds the few that need folding in C and only those go through Python.
+_FOLDABLE = re.compile("[" + "".join(re.escape(chr(cp)) for cp in _ONE_TO_ONE_NFKC) + "]+")
+
+
+def _fold(match: re.Match[str]) -> str:
+    return "".join(_ONE_TO_ONE_NFKC[ord(ch)] for ch in match.group())
+
+
 def _wordlike(word: str) -> bool:
     """Han runs and Latin/digit words are worth indexing; punctuation and spaces are not.
 
@@ -83,11 +106,7 @@ class Analyzer:
 
     def normalize(self, text: str) -> str:
         """Half-width, simplified, lower-case; same length as `text` (see module doc)."""
-        chars = []
-        for ch in text:
-            folded = unicodedata.normalize("NFKC", ch)
-            chars.append(folded if len(folded) == 1 else ch)
-        folded_text = "".join(chars).lower()
+        folded_text = _FOLDABLE.sub(_fold, text).lower()
         simplified = self._t2s.convert(folded_text)
         if len(simplified) != len(folded_text):
             # A phrase mapping changed the length; convert character by character instead.

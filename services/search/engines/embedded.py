@@ -97,7 +97,8 @@ class EmbeddedEngine:
         self.path = Path(path)
         self.writable = writable
         self.analyzer = analyzer or get_analyzer()
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # writers, one at a time in this process
+        self._open_lock = threading.Lock()  # (re)opening the live index
         self._index: tantivy.Index | None = None
         self._generation: str | None = None
         self._meta_mtime = 0.0
@@ -126,6 +127,10 @@ class EmbeddedEngine:
 
     def _open(self) -> tantivy.Index:
         """The live index, reopened when CURRENT moved and reloaded when it committed."""
+        with self._open_lock:
+            return self._open_unlocked()
+
+    def _open_unlocked(self) -> tantivy.Index:
         name = self._current_name()
         if name is None:
             raise EngineUnavailable(f"no index at {self.path} yet")
@@ -155,7 +160,12 @@ class EmbeddedEngine:
                     raise EngineUnavailable(f"index locked by another writer: {exc}") from exc
                 time.sleep(0.05)
 
-    async def _run(self, fn: Callable[[], T]) -> T:
+    async def _run(self, fn: Callable[[], T], *, write: bool = False) -> T:
+        """Blocking work in a thread; searches run concurrently (tantivy searchers are
+        thread-safe and release the GIL), writes one at a time."""
+        if not write:
+            return await asyncio.to_thread(fn)
+
         def locked() -> T:
             with self._lock:
                 return fn()
@@ -230,7 +240,7 @@ class EmbeddedEngine:
                 raise
             index.reload()
 
-        await self._run(write)
+        await self._run(write, write=True)
 
     async def delete(self, ids: Sequence[str]) -> None:
         if not ids:
@@ -245,10 +255,10 @@ class EmbeddedEngine:
             writer.wait_merging_threads()
             index.reload()
 
-        await self._run(remove)
+        await self._run(remove, write=True)
 
     async def rebuild(self, batches: Iterable[Sequence[IndexDocument]]) -> None:
-        name = await self._run(self._new_generation)
+        name = await self._run(self._new_generation, write=True)
         target = tantivy.Index.open(str(self.path / name))
         writer = self._writer(target)
         for batch in batches:
