@@ -60,6 +60,8 @@ def test_query_results_and_facet_click(stack: RunningStack, policies: Path, tmp_
         assert metas and all(facet_value in m for m in metas)
         page.screenshot(path=str(tmp_path / "search-page.png"), full_page=True)
 
+        # The type-ahead list closes once the query is submitted; it must not cover results.
+        page.wait_for_selector("#suggestions", state="hidden", timeout=5000)
         page.locator(".hit h2 a").first.click()
         page.wait_for_selector("#doc-text")
         assert len(page.inner_text("#doc-text")) > 50
