@@ -13,15 +13,21 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from shared.settings import Settings
+
+BACKGROUND = frozenset({"extract", "indexer", "beat"})
+BACKGROUND_NICE = 10
 
 
 @dataclass(frozen=True, slots=True)
 class ProcessSpec:
     name: str
     argv: list[str]
+    # Background work yields the CPU to the APIs: on a small machine the workers would
+    # otherwise take every core and ingest latency would grow with the queue.
+    nice: int = 0
 
 
 def stack_processes(settings: Settings, *, extract_concurrency: int = 2) -> list[ProcessSpec]:
@@ -30,7 +36,7 @@ def stack_processes(settings: Settings, *, extract_concurrency: int = 2) -> list
     beat_schedule = str((settings.data_dir / "celerybeat-schedule").resolve())
     celery = [py, "-m", "celery"]
     worker_opts = ["--prefetch-multiplier", "1", "--without-gossip", "--without-mingle"]
-    return [
+    specs = [
         ProcessSpec(
             "ingest",
             [
@@ -107,6 +113,9 @@ def stack_processes(settings: Settings, *, extract_concurrency: int = 2) -> list
             ],
         ),
     ]
+    return [
+        replace(spec, nice=BACKGROUND_NICE) if spec.name in BACKGROUND else spec for spec in specs
+    ]
 
 
 class Stack:
@@ -117,7 +126,11 @@ class Stack:
 
     def start(self) -> None:
         for spec in self.specs:
-            self.children[spec.name] = subprocess.Popen(spec.argv, start_new_session=True)
+            self.children[spec.name] = subprocess.Popen(
+                spec.argv,
+                start_new_session=True,
+                preexec_fn=(lambda n=spec.nice: os.nice(n)) if spec.nice else None,
+            )
 
     def stop(self, timeout: float = 20.0) -> None:
         self._stopping = True

@@ -15,8 +15,13 @@ from services.search.doc_numbers import normalize_doc_number
 
 # "phrase", -"excluded phrase", -excluded, plain
 _PART = re.compile(r'(-?)"([^"]+)"|(\S+)')
-# 发文字号 as users type them: 兰政发[2021]13号, 国办发〔2019〕4号, 教职成厅函(2023)15号
-DOC_NUMBER = re.compile(r"^[\u4e00-\u9fff]{1,12}[\[〔(【(]\s*\d{4}\s*[\]〕)】)]\s*\d{1,5}\s*号$")
+# 发文字号 as users type them, spaces allowed: 兰政发[2021]13号, 国办发〔2019〕4号,
+# 教职成厅函 (2023) 15号; `normalize_doc_number` decides and gives the 〔〕 form.
+DOC_NUMBER = re.compile(
+    r"(?<![\u4e00-\u9fff\w])-?[\u4e00-\u9fff]{1,20}\s*[\[〔(【{]\s*(?:19|20)\d{2}\s*[\]〕)】}]"
+    r"\s*\d{1,5}\s*号?"
+)
+_LEAD_IN = re.compile(r"关于|印发|转发|根据|按照|依据|参照")
 
 
 @dataclass(slots=True)
@@ -57,6 +62,7 @@ def parse_query(raw: str, analyzer: Analyzer | None = None) -> ParsedQuery:
     analyzer = analyzer or get_analyzer()
     text = analyzer.normalize(raw.strip())
     parsed = ParsedQuery(normalized=" ".join(text.split()))
+    text = DOC_NUMBER.sub(lambda m: _take_doc_number(m, parsed), text)
     for match in _PART.finditer(text):
         negated, phrase, word = match.group(1), match.group(2), match.group(3)
         if phrase is not None:
@@ -70,9 +76,6 @@ def parse_query(raw: str, analyzer: Analyzer | None = None) -> ParsedQuery:
         word = word.strip("-")
         if not word:
             continue
-        if DOC_NUMBER.match(word):
-            parsed.doc_numbers.append(normalize_doc_number(word) or word)
-            continue
         tokens = [t.token for t in analyzer.smart(word)]
         if not tokens:
             continue
@@ -81,3 +84,19 @@ def parse_query(raw: str, analyzer: Analyzer | None = None) -> ParsedQuery:
             synonyms = sorted(set(synonyms) | set(analyzer.synonyms(tokens[0])))
         parsed.terms.append(Term(text=word, tokens=tokens, synonyms=synonyms))
     return parsed
+
+
+def _take_doc_number(match: re.Match[str], parsed: ParsedQuery) -> str:
+    """Record a 发文字号 (or its exclusion) and cut it out of the text; keep other text."""
+    raw = match.group()
+    negated = raw.startswith("-")
+    body = raw.lstrip("-")
+    # Users paste titles: 关于印发兰政发[2021]13号的通知; the number starts after the lead-in.
+    lead = ""
+    if cut := list(_LEAD_IN.finditer(body)):
+        lead, body = body[: cut[-1].end()], body[cut[-1].end() :]
+    number = normalize_doc_number(body)
+    if number is None:
+        return raw
+    (parsed.excluded if negated else parsed.doc_numbers).append(number)
+    return f" {lead} "

@@ -226,3 +226,33 @@ def test_relevance_orders_title_matches_before_body_mentions(corpus: SearchEngin
     ids = _ids(_search(corpus, text="乡村振兴", size=10))
     assert ids[0] in {"cd-rural", "d03"}
     assert ids.index("ts-opinion") > ids.index("cd-rural")
+
+
+def test_doc_number_pasted_inside_a_title(loaded: SearchEngine) -> None:
+    assert _ids(_search(loaded, text="关于印发兰政发[2021]13号的通知"))[0] == "lz-plan"
+    assert _search(loaded, text="兰政发〔2021〕99号").total == 0
+
+
+def test_numbers_match_apart_from_their_units(loaded: SearchEngine) -> None:
+    extra = IndexDocument(
+        id="fund",
+        title="2023年职业教育专项资金分配方案",
+        text="安排专项资金2.5亿元,其中中央资金占比30%。",
+        date=date(2023, 5, 4),
+    )
+    run_async(loaded.index([extra]))
+    assert "fund" in _ids(_search(loaded, text="2023"))
+    assert "fund" in _ids(_search(loaded, text="2.5亿元"))
+    assert "fund" in _ids(_search(loaded, text="30% 专项资金"))
+
+
+def test_every_query_word_must_match(loaded: SearchEngine) -> None:
+    assert _ids(_search(loaded, text="产教融合 乡村振兴")) == ["ts-opinion"]
+    assert _search(loaded, text="产教融合 碳达峰").total == 0
+
+
+def test_a_document_without_a_date_sorts_last(loaded: SearchEngine) -> None:
+    ids = _ids(_search(loaded, text="双师型", include_duplicates=True, sort="date_desc"))
+    assert ids[-1] == "tw-copy"
+    ids = _ids(_search(loaded, text="双师型", include_duplicates=True, sort="date_asc"))
+    assert ids[-1] == "tw-copy"

@@ -17,7 +17,9 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections.abc import Iterable, Iterator
 from functools import cache
+from operator import itemgetter
 from pathlib import Path
 from typing import NamedTuple
 
@@ -29,6 +31,7 @@ DICTIONARY = ANALYSIS_DIR / "policy_terms.dic"
 SYNONYMS = ANALYSIS_DIR / "synonyms.txt"
 STOPWORDS = ANALYSIS_DIR / "stopwords.dic"
 
+_START = itemgetter(1)
 _SEARCH_CHAR = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[a-z0-9]+", re.UNICODE)
 
 
@@ -55,12 +58,27 @@ def _fold(match: re.Match[str]) -> str:
     return "".join(_ONE_TO_ONE_NFKC[ord(ch)] for ch in match.group())
 
 
+# Numbers the precise cut keeps whole ("2.5", "30%", "covid-19"): index their digit and
+# Latin runs, so "2.5亿元" matches a query for 2.5 and "30%" one for 30.
+_NUMBER_PART = re.compile(r"\d+(?:\.\d+)?|[^\W\d_]+")
+
+
 def _wordlike(word: str) -> bool:
     """Han runs and Latin/digit words are worth indexing; punctuation and spaces are not.
 
     `str.isalnum` runs in C: a regex here cost 0.5 ms per 5 KB document.
     """
     return word.isalnum() or (len(word) > 1 and "+" in word)
+
+
+def _words(found: Iterable[tuple[str, int, int]]) -> Iterator[tuple[str, int, int]]:
+    """The word-like tokens of a jieba cut; mixed ones ("2.5", "30%") give their parts."""
+    for word, start, end in found:
+        if _wordlike(word):
+            yield word, start, end
+        elif len(word) > 1 and not word.isspace():
+            for m in _NUMBER_PART.finditer(word):
+                yield m.group(), start + m.start(), start + m.end()
 
 
 class Token(NamedTuple):
@@ -98,6 +116,8 @@ class Analyzer:
         for term in self.user_terms + list(self.synonym_groups):
             # A high frequency makes the precise cut keep the whole term (IK's main dict).
             self._jieba.add_word(term, 100_000, None)
+        self._term_set = frozenset(self.user_terms) | frozenset(self.synonym_groups)
+        self._longest = max(map(len, self._term_set), default=0)
         self._t2s = opencc.OpenCC("t2s")
         digest = hashlib.sha256()
         for name in ("policy_terms.dic", "synonyms.txt", "stopwords.dic"):
@@ -114,26 +134,50 @@ class Analyzer:
         return str(simplified)
 
     def max_word(self, text: str) -> list[Token]:
-        """Fine-grained tokens for indexing: words, their sub-words, overlapping."""
-        found = set(self._jieba.tokenize(text, "search", True))
-        found.update(self._jieba.tokenize(text, "default", True))
-        tokens = [Token(w, s, e) for w, s, e in found if _wordlike(w)]
-        tokens.sort(key=lambda t: (t.start, -t.end))
-        return tokens
+        """Fine-grained tokens for indexing: words, their sub-words, overlapping; by start."""
+        # Search mode is the precise cut plus the dictionary sub-words of each long word (the
+        # precise cut's tokens are a subset). dict.fromkeys drops repeats and keeps jieba's
+        # near-sorted order, so the stable sort by start is cheap; Token._make skips the
+        # Python-level __new__ (building the tokens was half the cost).
+        found = dict.fromkeys(self._jieba.tokenize(text, "search", True))
+        inner = [
+            (sub, start + s, start + e)
+            for word, start, _ in found
+            if len(word) > 3
+            for sub, s, e in self._inner_terms(word)
+        ]
+        found.update(dict.fromkeys(inner))
+        return list(map(Token._make, sorted(_words(found), key=_START)))
+
+    def _inner_terms(self, word: str) -> list[tuple[str, int, int]]:
+        """Policy terms inside a longer word, at any offset: jieba's search mode only adds
+        2- and 3-character sub-words, IK adds every dictionary word (市域产教联合体 →
+        产教联合体). Only the project dictionary is checked: it is what users search for."""
+        n = len(word)
+        return [
+            (word[i:j], i, j)
+            for i in range(n)
+            for j in range(i + 4, min(n, i + self._longest) + 1)
+            if (i, j) != (0, n) and word[i:j] in self._term_set
+        ]
 
     def index_terms(self, text: str) -> list[str]:
         """`max_word` as bare strings, unordered: what the engine indexes (term frequencies
         only, no positions, so order does not matter and sorting would cost 2 ms/doc)."""
-        found = set(self._jieba.tokenize(text, "search", True))
-        found.update(self._jieba.tokenize(text, "default", True))
-        return [w for w, _, _ in found if _wordlike(w)]
+        words = set(self._jieba.cut_for_search(text, True))
+        words.update(sub for w in list(words) if len(w) > 3 for sub, _, _ in self._inner_terms(w))
+        kept = [w for w in words if _wordlike(w)]
+        for word in words:
+            if not _wordlike(word) and len(word) > 1 and not word.isspace():
+                kept.extend(m.group() for m in _NUMBER_PART.finditer(word))
+        return kept
 
     def smart(self, text: str) -> list[Token]:
         """Coarse tokens for queries: the precise cut, stopwords and punctuation dropped."""
         return [
             Token(word, start, end)
-            for word, start, end in self._jieba.tokenize(text, "default", True)
-            if _wordlike(word) and word not in self.stopwords
+            for word, start, end in _words(self._jieba.tokenize(text, "default", True))
+            if word not in self.stopwords
         ]
 
     def synonyms(self, term: str) -> list[str]:

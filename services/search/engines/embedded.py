@@ -101,7 +101,7 @@ class EmbeddedEngine:
         self._open_lock = threading.Lock()  # (re)opening the live index
         self._index: tantivy.Index | None = None
         self._generation: str | None = None
-        self._meta_mtime = 0.0
+        self._meta_stamp: tuple[int, int] = (0, 0)
         if writable:
             self.path.mkdir(parents=True, exist_ok=True)
             if self._current_name() is None:
@@ -140,14 +140,16 @@ class EmbeddedEngine:
             except ValueError as exc:
                 raise EngineUnavailable(f"cannot open the index: {exc}") from exc
             self._generation = name
-            self._meta_mtime = 0.0
+            self._meta_stamp = (0, 0)
         try:
-            mtime = (self.path / name / "meta.json").stat().st_mtime
+            # Every commit rewrites meta.json; nanoseconds and size tell two commits apart.
+            st = (self.path / name / "meta.json").stat()
+            stamp = (st.st_mtime_ns, st.st_size)
         except OSError:
-            mtime = 0.0
-        if mtime != self._meta_mtime:
+            stamp = (0, 0)
+        if stamp != self._meta_stamp:
             self._index.reload()
-            self._meta_mtime = mtime
+            self._meta_stamp = stamp
         return self._index
 
     def _writer(self, index: tantivy.Index) -> tantivy.IndexWriter:

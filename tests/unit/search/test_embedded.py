@@ -1,0 +1,87 @@
+"""The embedded engine across processes: one writer (indexer), readers (search API)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import threading
+from pathlib import Path
+
+from services.search.engines import create_engine
+from services.search.engines.base import IndexDocument, SearchQuery
+from services.search.engines.embedded import EmbeddedEngine
+from shared.runtime import run_async
+from shared.settings import Settings
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def _doc(i: int, title: str = "关于推进产教融合的通知") -> IndexDocument:
+    return IndexDocument(id=f"d{i}", title=title, text=f"第{i}号文件:深化校企合作。")
+
+
+def _write_in_another_process(path: Path, doc_id: str, title: str) -> None:
+    script = textwrap.dedent(
+        f"""
+        from pathlib import Path
+        from services.search.engines.base import IndexDocument
+        from services.search.engines.embedded import EmbeddedEngine
+        from shared.runtime import run_async
+        engine = EmbeddedEngine(Path({str(path)!r}), writable=True)
+        run_async(engine.index([IndexDocument(id={doc_id!r}, title={title!r}, text="正文")]))
+        """
+    )
+    subprocess.run([sys.executable, "-c", script], cwd=REPO, check=True, timeout=60)
+
+
+def test_a_reader_sees_another_process_commits_without_reopening(tmp_path: Path) -> None:
+    path = tmp_path / "index"
+    EmbeddedEngine(path, writable=True)
+    reader = EmbeddedEngine(path, writable=False)
+    assert run_async(reader.search(SearchQuery(text="乡村振兴"))).total == 0
+    _write_in_another_process(path, "x1", "成都市乡村振兴促进办法")
+    assert [h.id for h in run_async(reader.search(SearchQuery(text="乡村振兴"))).hits] == ["x1"]
+    _write_in_another_process(path, "x2", "天水市乡村振兴实施方案")
+    assert run_async(reader.search(SearchQuery(text="乡村振兴"))).total == 2
+    assert run_async(reader.contains("x2")) and not run_async(reader.contains("x3"))
+
+
+def test_a_reader_before_any_index_answers_empty(tmp_path: Path) -> None:
+    reader = EmbeddedEngine(tmp_path / "nothing-yet", writable=False)
+    assert run_async(reader.search(SearchQuery(text="产教融合"))).total == 0
+    assert run_async(reader.count()) == 0
+    assert run_async(reader.health()).ok
+    assert run_async(reader.suggest("产教"))[0].kind == "term"  # dictionary terms still
+
+
+def test_rebuild_keeps_readers_answering(tmp_path: Path) -> None:
+    path = tmp_path / "index"
+    writer = EmbeddedEngine(path, writable=True)
+    run_async(writer.index([_doc(i) for i in range(50)]))
+    reader = EmbeddedEngine(path, writable=False)
+    totals: list[int] = []
+    stop = threading.Event()
+
+    def keep_searching() -> None:
+        while not stop.is_set():
+            totals.append(run_async(reader.search(SearchQuery(text="产教融合"))).total)
+
+    searcher = threading.Thread(target=keep_searching)
+    searcher.start()
+    try:
+        batches = ([_doc(i) for i in range(b, b + 20)] for b in range(0, 80, 20))
+        run_async(writer.rebuild(batches))
+    finally:
+        stop.set()
+        searcher.join()
+    assert totals and all(t in (50, 80) for t in totals)  # never empty, never an error
+    assert run_async(reader.search(SearchQuery(text="产教融合"))).total == 80
+    generations = [p.name for p in path.iterdir() if p.name.startswith("gen-")]
+    assert len(generations) == 1  # the old one was removed
+
+
+def test_create_engine_follows_the_settings(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, search_engine="embedded")
+    engine = create_engine(settings, writable=True)
+    assert isinstance(engine, EmbeddedEngine) and engine.path == tmp_path / "index"
