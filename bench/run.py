@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import dedupe_eval, metadata_eval
+from bench import dedupe_eval, dedupe_variants, metadata_eval
 from bench.ceiling import stage_ceiling
 from bench.corpus import generate
 from bench.pipeline import run_pipeline
@@ -60,6 +60,10 @@ def main(*, docs: int = 2000, quick: bool = False) -> int:
     print("== dedupe evaluation (generated labelled set, real stage logic)")
     report["dedupe_eval"] = dedupe_eval.evaluate(20 if quick else 60)
     print(f"  {report['dedupe_eval']}")
+    print("== dedupe thresholds (hand-labelled variants, tests/data/dedupe_eval)")
+    report["dedupe_thresholds"] = dedupe_variants.threshold_table()
+    for threshold, row in report["dedupe_thresholds"].items():
+        print(f"  merge at {threshold}: {row}")
     print("== metadata evaluation (tests/data/metadata_dev.jsonl)")
     report["metadata_eval"] = metadata_eval.evaluate()
     print(f"  {report['metadata_eval']}")

@@ -51,7 +51,12 @@ class Settings(BaseSettings):
     sweeper_interval_seconds: int = 60
 
     # Dedupe
-    near_duplicate_threshold: float = 0.8
+    near_duplicate_threshold: float = Field(
+        default=0.8, description="MinHash Jaccard at which same-identity copies merge"
+    )
+    related_threshold: float = Field(
+        default=0.6, description="Jaccard at which documents are related (never merged)"
+    )
     containment_threshold: float = 0.8
 
     # Auth

@@ -256,3 +256,11 @@ def test_a_document_without_a_date_sorts_last(loaded: SearchEngine) -> None:
     assert ids[-1] == "tw-copy"
     ids = _ids(_search(loaded, text="双师型", include_duplicates=True, sort="date_asc"))
     assert ids[-1] == "tw-copy"
+
+
+def test_a_word_indexed_elsewhere_still_matches_inside_longer_words(loaded: SearchEngine) -> None:
+    # 产教 is a word of its own in the new document, but only part of 产教融合 in the others.
+    extra = IndexDocument(id="alone", title="推动产教双向赋能", text="产教深度对接。")
+    run_async(loaded.index([extra]))
+    assert {"alone", "lz-plan", "ts-opinion"} <= set(_ids(_search(loaded, text="产教")))
+    assert _ids(_search(loaded, text="产教"))[0] in {"alone", "lz-plan"}  # title matches first

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +41,7 @@ def deduplicate(
     *,
     identity: DocIdentity,
     near_threshold: float = 0.8,
+    related_threshold: float = 0.6,
     containment_threshold: float = 0.8,
 ) -> DedupeOutcome:
     """Idempotent: a re-run forgets what the last run recorded and decides again."""
@@ -58,7 +58,9 @@ def deduplicate(
     if old_cluster:
         reindex.update(_reelect(session, old_cluster, exclude=doc.id))
 
-    content_hash = doc.content_hash or hashlib.sha256(sig.content_chars(text).encode()).hexdigest()
+    # Our own hash, not the cleaning stage's `content_hash`: this one is NFKC-normalised too,
+    # and the exact-copy index must not depend on how another stage defines its hash.
+    content_hash = sig.content_hash(text)
     holder = store.claim_hash(session, content_hash, doc.id)
     if holder != doc.id:
         doc.is_canonical = False
@@ -66,7 +68,9 @@ def deduplicate(
 
     shingles = sig.shingles(text)
     minhash = sig.minhash(shingles)
-    keys = [f"{i}:{k}" for i, k in enumerate(sig.band_keys(minhash, near_threshold))]
+    # Bands tuned to the lower of the two thresholds: a template copy (J ≈ 0.6–0.75) must be
+    # found to be related, and whatever is found is verified on exact shingle sets anyway.
+    keys = sig.band_keys(minhash, min(near_threshold, related_threshold))
     long_shingles = sig.shingles(text, sig.CONTAINMENT_SHINGLE)
     samples = sig.containment_sample(long_shingles)
     near_candidates = store.lsh_candidates(session, keys, doc.id)
@@ -80,6 +84,7 @@ def deduplicate(
         (shingles, long_shingles),
         (near_candidates, part_candidates),
         near_threshold=near_threshold,
+        related_threshold=related_threshold,
         containment_threshold=containment_threshold,
     )
     same = [r.other_id for r in relations if r.same_document]
@@ -127,10 +132,15 @@ def _verify(
     candidate_sets: tuple[set[str], set[str]],
     *,
     near_threshold: float,
+    related_threshold: float,
     containment_threshold: float,
 ) -> list[RelationOut]:
     """Confirm candidates on exact shingle sets: Jaccard on 4-grams for LSH candidates,
-    containment on 8-grams (runs of text, not stock phrases) for sampled ones."""
+    containment on 8-grams (runs of text, not stock phrases) for sampled ones.
+
+    Jaccard >= `near_threshold` may join a cluster (if the identities agree); between
+    `related_threshold` and it, the documents are only related (a city's adaptation of a
+    province template): shown on both, never merged."""
     shingles, long_mine = shingle_sets
     near_ids, part_ids = candidate_sets
     found: list[RelationOut] = []
@@ -144,6 +154,7 @@ def _verify(
     for other_id, other_text, other_meta, other_hash in rows:
         other_text = other_text or ""
         kind: str | None = None
+        jaccard = 0.0
         if other_id in near_ids:
             other = sig.cached_shingles(other_id, other_hash, other_text, sig.SHINGLE)
             jaccard = sig.jaccard(shingles, other)
@@ -159,9 +170,13 @@ def _verify(
                 kind, back, sim = "contained_in", "contains", mine_in_other
             elif other_in_mine >= containment_threshold and len(long_other) < len(long_mine):
                 kind, back, sim = "contains", "contained_in", other_in_mine
+        # Below the merge threshold and not a fragment: related only (never merged).
+        mergeable = kind is not None
+        if kind is None and jaccard >= related_threshold:
+            kind, back, sim = "near_duplicate", "near_duplicate", jaccard
         if kind is None:
             continue
-        same = same_document(identity, identity_of(_Meta(other_meta)))
+        same = mergeable and same_document(identity, identity_of(_Meta(other_meta)))
         store.set_relation(session, doc.id, other_id, kind, back, sim)
         found.append(RelationOut(other_id, kind, round(sim, 4), same))
     session.flush()

@@ -37,11 +37,12 @@ class Candidate:
 
 
 def elect_canonical(members: list[Candidate]) -> str:
-    """The most complete copy (identity fields, then length within 5 %), then the earliest."""
+    """The most complete copy (length within 5 % of the longest, then identity fields),
+    then the earliest: a full text beats an excerpt that happens to carry the 发文字号."""
     longest = max(m.length for m in members)
 
     def key(m: Candidate) -> tuple[int, int, datetime, str]:
         complete = 1 if m.length >= longest * (1 - COMPLETE_WITHIN) else 0
-        return (-m.identity_fields, -complete, m.received_at, m.id)
+        return (-complete, -m.identity_fields, m.received_at, m.id)
 
     return min(members, key=key).id

@@ -39,13 +39,15 @@ def claim_hash(session: Session, content_hash: str, document_id: str) -> str:
 
 
 def save_signature(
-    session: Session, document_id: str, minhash: bytes, band_keys: list[str], samples: list[str]
+    session: Session,
+    document_id: str,
+    minhash: bytes,
+    band_keys: list[tuple[int, str]],
+    samples: list[str],
 ) -> None:
     # `shingle_count` holds the number of containment samples: what candidate search
     # divides by. Core executemany inserts: ORM objects cost 10 ms per document here.
-    rows = [
-        {"band": i, "bucket": key, "document_id": document_id} for i, key in enumerate(band_keys)
-    ]
+    rows = [{"band": band, "bucket": key, "document_id": document_id} for band, key in band_keys]
     rows += [{"band": SAMPLE_BAND, "bucket": s, "document_id": document_id} for s in set(samples)]
     session.execute(
         insert(DedupeSignature),
@@ -54,10 +56,10 @@ def save_signature(
     session.execute(insert(LshBucket), rows)
 
 
-def lsh_candidates(session: Session, band_keys: list[str], exclude: str) -> set[str]:
+def lsh_candidates(session: Session, band_keys: list[tuple[int, str]], exclude: str) -> set[str]:
     if not band_keys:
         return set()
-    clauses = [(LshBucket.band == i) & (LshBucket.bucket == k) for i, k in enumerate(band_keys)]
+    clauses = [(LshBucket.band == b) & (LshBucket.bucket == k) for b, k in band_keys]
     rows = session.scalars(
         select(LshBucket.document_id).where(or_(*clauses)).where(LshBucket.document_id != exclude)
     )
@@ -89,13 +91,14 @@ def containment_candidates(
             )
         ).all()
     )
-    # Stock phrases make a few shared samples common; require 3+ and the share of the
-    # smaller sample set, best first, so verification only reads a handful of texts.
+    # Stock phrases make a few shared samples common; require 3+ (fewer only for a short
+    # fragment that has fewer samples in all) and the share of the smaller sample set,
+    # best first, so verification only reads a handful of texts.
     ranked = sorted(
         (
             (n / max(1, min(len(samples), sizes.get(doc_id, 0))), doc_id)
             for doc_id, n in shared.items()
-            if n >= 3
+            if n >= min(3, len(samples))
         ),
         reverse=True,
     )

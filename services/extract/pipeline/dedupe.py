@@ -35,6 +35,7 @@ class DedupeStage(Stage):
             doc,
             identity=result,
             near_threshold=settings.near_duplicate_threshold,
+            related_threshold=settings.related_threshold,
             containment_threshold=settings.containment_threshold,
         )
         doc.cluster_id = outcome.cluster_id

@@ -3,7 +3,8 @@
 Elasticsearch indexes with IK's `ik_max_word` and queries with `ik_smart`; the embedded
 engine does the same with rjieba (Rust jieba, ≈0.25 ms per 5 KB document against ≈7 ms for
 pure-Python jieba, same dictionary): `max_word` = every dictionary word and its sub-words
-(jieba "search" mode plus the precise cut), `smart` = the precise cut without stopwords.
+(jieba "search" mode plus the policy terms inside longer words), `smart` = the precise cut
+without stopwords. Numbers are split from their units (2020年 → 2020, 年).
 Both load the files in `data/` that the Elasticsearch image ships to IK: the project's
 dictionary of policy terms, the synonyms (Solr format) and the stopwords.
 
