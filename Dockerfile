@@ -6,7 +6,9 @@ FROM python:${PYTHON_VERSION}-slim-bookworm AS builder
 ENV UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never \
     UV_PROJECT_ENVIRONMENT=/opt/venv
 RUN pip install --no-cache-dir "uv>=0.5,<1"
-WORKDIR /src
+# The project is installed editable (a .pth naming this directory): build where the
+# runtime stage runs it, so the path in the .pth exists there too.
+WORKDIR /app
 # Dependencies first (cached layer), then the project itself.
 COPY pyproject.toml uv.lock README.md ./
 RUN uv sync --frozen --no-dev --no-install-project
@@ -24,7 +26,7 @@ RUN groupadd --system --gid 10001 app \
     && mkdir -p /var/lib/policy-search && chown app:app /var/lib/policy-search
 WORKDIR /app
 COPY --from=builder --chown=app:app /opt/venv /opt/venv
-COPY --from=builder --chown=app:app /src /app
+COPY --from=builder --chown=app:app /app /app
 USER 10001:10001
 EXPOSE 8001 8002
 CMD ["policy-search", "--help"]

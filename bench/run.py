@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import tempfile
 import time
@@ -52,7 +53,17 @@ def _reset_postgres(url: str) -> None:
     engine.dispose()
 
 
+def _exit_on_sigterm() -> None:
+    """SIGTERM unwinds like Ctrl-C, so the stacks started here are stopped (`finally`)."""
+
+    def _raise(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _raise)
+
+
 def main(*, docs: int = 2000, quick: bool = False) -> int:
+    _exit_on_sigterm()
     RESULTS.mkdir(exist_ok=True)
     n_docs = 150 if quick else docs
     corpus = generate(n_docs, seed=7)

@@ -117,6 +117,23 @@ def test_facets_count_the_filtered_result(loaded: SearchEngine) -> None:
     assert {f.value: f.count for f in everything["province"]} == {"甘肃省": 2, "四川省": 1}
 
 
+def test_every_facet_counts_within_the_filters(loaded: SearchEngine) -> None:
+    def counts(result: SearchResult) -> dict[str, dict[str, int]]:
+        return {name: {f.value: f.count for f in values} for name, values in result.facets.items()}
+
+    gansu = counts(_search(loaded, province=["甘肃省"]))  # the traditional copy is hidden
+    assert gansu["province"] == {"甘肃省": 2}
+    assert gansu["city"] == {"兰州市": 1, "天水市": 1}
+    assert gansu["issuer"] == {"兰州市人民政府": 1, "天水市人民政府": 1}
+    assert gansu["topic"] == {"产教融合": 1, "职业教育": 2}
+    assert gansu["doc_type"] == {"通知": 1, "实施意见": 1}
+    assert gansu["year"] == {"2021": 1, "2022": 1}
+    dated = counts(_search(loaded, date_from=date(2020, 1, 1), date_to=date(2021, 12, 31)))
+    assert dated["year"] == {"2020": 1, "2021": 1}
+    assert dated["city"] == {"兰州市": 1, "成都市": 1}
+    assert counts(_search(loaded, text="碳达峰")) == {name: {} for name in gansu}
+
+
 def test_date_range_and_sorting(loaded: SearchEngine) -> None:
     r = _search(loaded, date_from=date(2021, 1, 1), date_to=date(2021, 12, 31))
     assert _ids(r) == ["lz-plan"]

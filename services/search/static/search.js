@@ -7,6 +7,9 @@ const state = { q: "", sort: "relevance", page: 1, size: 10, include_duplicates:
 let ingestUrl = "";
 
 const $ = (sel) => document.querySelector(sel);
+const RELATIONS = { near_duplicate: "近似副本", contains: "包含该文", contained_in: "为其片段" };
+// Elasticsearch highlights the character field: a match arrives as adjacent <em> characters.
+const joinEm = (html) => String(html).replaceAll("</em><em>", "");
 const escapeHtml = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 
 async function getJSON(url) {
@@ -44,11 +47,11 @@ async function runSearch(pushHistory = true) {
 
 function renderResults(body) {
   const hits = body.hits.map((h) => {
-    const title = h.highlights.title?.[0] ?? escapeHtml(h.title || "(无标题)");
+    const title = h.highlights.title?.[0] ? joinEm(h.highlights.title[0]) : escapeHtml(h.title || "(无标题)");
     const meta = [h.doc_number, (h.issuers || []).join("、"), h.date, [h.province, h.city].filter(Boolean).join(" "), h.doc_type]
       .filter(Boolean).map((m) => `<span>${escapeHtml(m)}</span>`).join("");
     const dups = h.duplicates_count ? `<span class="badge">${h.duplicates_count} 个副本</span>` : "";
-    const fragments = (h.highlights.text || []).map((f) => `<p class="fragment">${f}</p>`).join("");
+    const fragments = (h.highlights.text || []).map((f) => `<p class="fragment">${joinEm(f)}</p>`).join("");
     return `<article class="hit" data-id="${escapeHtml(h.id)}"><h2><a data-open="${escapeHtml(h.id)}">${title}</a>${dups}</h2>
       <div class="meta">${meta}</div>${fragments}</article>`;
   }).join("");
@@ -169,7 +172,8 @@ async function openDocument(id) {
     const doc = await getJSON(`${ingestUrl}/v1/documents/${encodeURIComponent(id)}`);
     const m = doc.metadata || {};
     const row = (k, v) => (v && (!Array.isArray(v) || v.length) ? `<dt>${k}</dt><dd>${escapeHtml(Array.isArray(v) ? v.join("、") : v)}</dd>` : "");
-    const related = (doc.near_duplicates || []).map((r) => `<li><a data-open="${escapeHtml(r.id)}">${escapeHtml(r.id)}</a> ${escapeHtml(r.relation)} ${(r.similarity * 100).toFixed(0)}%</li>`).join("");
+    const related = (doc.near_duplicates || []).map((r) => `<li><a data-open="${escapeHtml(r.id)}" data-title-of="${escapeHtml(r.id)}">${escapeHtml(r.id)}</a>
+      <span class="relation">${escapeHtml(RELATIONS[r.relation] || r.relation)} · 相似度 ${(r.similarity * 100).toFixed(0)}%</span></li>`).join("");
     view.innerHTML = `<button id="back">← 返回结果</button><h2>${escapeHtml(doc.title || m.title || "(无标题)")}</h2>
       <dl>${row("发文字号", m.doc_number)}${row("发文机关", m.issuers)}${row("成文日期", m.date)}
       ${row("地区", [m.province, m.city, m.county].filter(Boolean).join(" "))}${row("文种", m.doc_type)}${row("主题", m.topics)}
@@ -180,6 +184,14 @@ async function openDocument(id) {
     $("#results").hidden = true;
     $("#back").onclick = () => { view.hidden = true; $("#results").hidden = false; };
     view.querySelectorAll("[data-open]").forEach((a) => a.addEventListener("click", () => openDocument(a.dataset.open)));
+    // Related copies are listed by id first, then by title once each is fetched.
+    view.querySelectorAll("[data-title-of]").forEach(async (a) => {
+      try {
+        const other = await getJSON(`${ingestUrl}/v1/documents/${encodeURIComponent(a.dataset.titleOf)}`);
+        const t = other.title || other.metadata?.title;
+        if (t) a.textContent = t;
+      } catch { /* keep the id */ }
+    });
   } catch (err) {
     view.innerHTML = `<p class="error">无法打开文件:${escapeHtml(err.message)}</p>`;
     view.hidden = false;
@@ -192,6 +204,7 @@ function loadState() {
   state.q = p.get("q") || "";
   state.sort = p.get("sort") || "relevance";
   state.page = Number(p.get("page") || 1);
+  state.size = Math.min(100, Math.max(1, Number(p.get("size") || 10)));
   state.include_duplicates = p.get("include_duplicates") === "true";
   state.filters = {};
   for (const f of FILTERABLE) if (p.getAll(f).length) state.filters[f] = p.getAll(f);

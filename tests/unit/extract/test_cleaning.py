@@ -30,6 +30,12 @@ def _clean(name: str):  # type: ignore[no-untyped-def]
         ("(2020)", "(2020)", 0),
         ("(试行)", "(试行)", 0),
         ("ABC(de)", "ABC(de)", 0),  # not after a Han character
+        # damaged by the site: `(` lost with the character, or the character turned Latin
+        ("與當?shù)卣畬?duì)接", "與當?卣畬?接", 2),
+        ("佈局與當?shù)禺a(chǎn)業", "佈局與當?禺a業", 2),
+        ("專家?(guī)庫", "專家?庫", 1),
+        ("问题?(是)", "问题?(是)", 0),
+        ("版本B(beta)", "版本B(beta)", 0),  # no tone mark: not an annotation
     ],
 )
 def test_pinyin_annotations_and_real_parentheses(text: str, expected: str, removed: int) -> None:

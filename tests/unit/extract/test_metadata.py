@@ -60,6 +60,12 @@ def test_target_years_and_meeting_dates_are_not_the_date() -> None:
     assert {"text": "每年列支专项经费5000万元", "value": 50_000_000, "unit": "元"} in got["targets"]
 
 
+def test_target_durations_are_months_not_counts() -> None:
+    text = "关于加强教师实践的通知\n专业课教师每年到企业实践不少于2个月,双师型教师比例提高5个百分点以上。\n"
+    got = extract_metadata(text)
+    assert [(t["value"], t["unit"]) for t in got["targets"]] == [(2, "个月"), (5, "个百分点")]
+
+
 def test_outline_levels() -> None:
     text = "标题的实施方案\n一、总体要求\n(一)指导思想\n1.坚持党的领导。要求如下。\n二、保障措施\n"
     assert extract_metadata(text)["outline"] == [
