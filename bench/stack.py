@@ -49,7 +49,8 @@ class RunningStack:
         self.ingest = httpx.Client(base_url=f"http://127.0.0.1:{self.ingest_port}", timeout=30)
         self.search = httpx.Client(base_url=f"http://127.0.0.1:{self.search_port}", timeout=30)
 
-    def start(self, timeout: float = 90) -> None:
+    def start(self, timeout: float = 90, *, as_background_job: bool = False) -> None:
+        """`as_background_job`: SIGINT ignored, as a shell starts `cmd &`."""
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "cli.main", "run"],
@@ -58,6 +59,9 @@ class RunningStack:
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+            if as_background_job
+            else None,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -19,6 +19,7 @@ from shared.settings import Settings
 
 BACKGROUND = frozenset({"extract", "indexer", "beat"})
 BACKGROUND_NICE = 10
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,8 +135,11 @@ class Stack:
 
     def stop(self, timeout: float = 20.0) -> None:
         self._stopping = True
+        # The leader only: Celery's main process then shuts its pool down warmly (a task
+        # in flight finishes), uvicorn drains; the group is killed only if that hangs.
         for proc in self.children.values():
-            _signal_group(proc, signal.SIGTERM)
+            with contextlib.suppress(ProcessLookupError):
+                proc.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + timeout
         for proc in self.children.values():
             try:
@@ -149,9 +153,16 @@ class Stack:
 
     def run_forever(self) -> int:
         def _on_signal(signum: int, _frame: object) -> None:
+            # Once: a second Ctrl-C must not interrupt the orderly stop.
+            for sig in STOP_SIGNALS:
+                signal.signal(sig, signal.SIG_IGN)
             raise KeyboardInterrupt
 
-        signal.signal(signal.SIGTERM, _on_signal)
+        # SIGINT explicitly: a shell starts background jobs with SIGINT ignored, and
+        # SIGHUP because the children live in their own sessions and would outlive a
+        # closed terminal.
+        for sig in STOP_SIGNALS:
+            signal.signal(sig, _on_signal)
         self.start()
         try:
             while True:
