@@ -39,6 +39,9 @@ class FetchPolicy:
     max_bytes: int = 20 * 1024 * 1024
     connect_timeout: float = 5.0
     read_timeout: float = 20.0
+    # The whole fetch, redirects included: a server that trickles a byte just inside the
+    # read timeout would otherwise hold a worker for as long as it likes.
+    total_timeout: float = 120.0
     max_redirects: int = 5
     allow_private: bool = False
     allowed_ports: tuple[int, ...] = (80, 443, 8080, 8443)
@@ -57,6 +60,9 @@ def blocked_reason(ip: IPAddress) -> str | None:
         (ip.is_loopback, "loopback"),
         (ip.is_unspecified, "unspecified"),
         (ip.is_link_local, "link-local"),
+        # Deprecated IPv6 site-local (fec0::/10): `ipaddress` calls it global, but where it
+        # is still routed it is an internal network, the IPv6 twin of 10/8.
+        (isinstance(ip, ipaddress.IPv6Address) and ip.is_site_local, "site-local"),
         (ip.is_multicast, "multicast"),
         (any(ip in net for net in EXTRA_BLOCKED if net.version == ip.version), "reserved/metadata"),
         (ip.is_private, "private"),
@@ -93,16 +99,23 @@ def check_url(url: str, *, policy: FetchPolicy) -> list[IPAddress]:
     if parts.username or parts.password:
         raise BlockedAddress("URLs with credentials are not fetched")
     port = port or (443 if parts.scheme == "https" else 80)
+    port_refused = BlockedAddress(
+        f"port {port} is not allowed (allowed: {list(policy.allowed_ports)})"
+    )
     if port not in policy.allowed_ports and not (policy.allow_private or policy.allowed_networks):
-        raise BlockedAddress(f"port {port} is not allowed (allowed: {list(policy.allowed_ports)})")
+        raise port_refused
     addresses = resolve(parts.hostname, port)
     if not addresses:
         raise BlockedAddress(f"{parts.hostname} has no address")
-    if not policy.allow_private:
-        allowed = [ipaddress.ip_network(n) for n in policy.allowed_networks]
-        for ip in addresses:
-            if any(ip in net for net in allowed if net.version == ip.version):
-                continue
-            if reason := blocked_reason(ip):
-                raise BlockedAddress(f"{parts.hostname} resolves to a refused address: {reason}")
+    if policy.allow_private:
+        return addresses
+    allowed = [ipaddress.ip_network(n) for n in policy.allowed_networks]
+    inside = [any(ip in net for net in allowed if net.version == ip.version) for ip in addresses]
+    for ip, is_inside in zip(addresses, inside, strict=True):
+        if not is_inside and (reason := blocked_reason(ip)):
+            raise BlockedAddress(f"{parts.hostname} resolves to a refused address: {reason}")
+    # Any port inside a configured network (an intranet service); elsewhere, only the
+    # usual web ports, so allowing one network does not open every port on the internet.
+    if port not in policy.allowed_ports and not all(inside):
+        raise port_refused
     return addresses

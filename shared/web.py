@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -20,6 +21,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.observability import request_id_var
 from shared.problems import problem, problem_response
+
+access_log = logging.getLogger("policy_search.access")
+QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 ReadinessCheck = Callable[[], Awaitable[tuple[bool, str]]]
 
@@ -108,12 +112,21 @@ def install_common(
         start = time.perf_counter()
         try:
             response = await call_next(request)
+            route = request.scope.get("route")
+            path = getattr(route, "path", "unmatched")
+            elapsed = time.perf_counter() - start
+            metrics.requests.labels(service, request.method, path, str(response.status_code)).inc()
+            metrics.latency.labels(service, request.method, path).observe(elapsed)
+            if path not in QUIET_PATHS:  # probes and scrapes would drown the access log
+                access_log.info(
+                    "%s %s %s",
+                    request.method,
+                    request.url.path,
+                    response.status_code,
+                    extra={"path": path, "status_code": response.status_code, "ms": elapsed * 1000},
+                )
         finally:
             request_id_var.reset(token)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        metrics.requests.labels(service, request.method, path, str(response.status_code)).inc()
-        metrics.latency.labels(service, request.method, path).observe(time.perf_counter() - start)
         response.headers["x-request-id"] = rid
         return response
 

@@ -25,6 +25,11 @@ from shared.settings import Settings
 
 log = logging.getLogger(__name__)
 MAX_ERRORS_KEPT = 20
+# Column sizes: a link is remembered in seen_urls.url (2048); it is the document's
+# external_id (512) when it fits. One overlong link on a page must not fail the whole
+# poll (PostgreSQL refuses the insert, and every later poll would fail the same way).
+MAX_SEEN_URL = 2048
+MAX_EXTERNAL_ID = 512
 
 
 def poll_due_sources(settings: Settings, *, sender: TaskSender | None, force: bool = False) -> int:
@@ -83,13 +88,13 @@ def _ingest_new(database_url: str, source_id: str, links: list[DiscoveredLink]) 
     with session_scope(database_url, write=True) as session:
         seen = set(session.scalars(select(SeenUrl.url).where(SeenUrl.source_id == source_id)))
         for link in links:
-            if link.url in seen:
+            if link.url in seen or len(link.url) > MAX_SEEN_URL:
                 continue
             doc = Document(
                 status=Status.FETCHING,
                 source_url=link.url,
                 source_id=source_id,
-                external_id=link.url,
+                external_id=link.url if len(link.url) <= MAX_EXTERNAL_ID else None,
                 user_title=link.title,
                 user_metadata={"published_at": link.published} if link.published else {},
             )

@@ -11,12 +11,13 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy import text
 
 from services.ingest.api import router
+from services.ingest.nul_guard import NulGuardMiddleware
 from services.ingest.relay import OutboxRelay
 from services.ingest.sources_api import router as sources_router
 from shared.celery_app import make_celery
 from shared.db import get_engine
 from shared.formats import ParseLimits
-from shared.metrics import PipelineCollector
+from shared.metrics import PipelineCollector, QueueDepthCollector
 from shared.observability import configure_logging
 from shared.problems import install_problem_handlers
 from shared.rate_limit import make_rate_limiter
@@ -29,6 +30,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     configure_logging("ingest", level=settings.log_level, json_logs=settings.log_json)
     registry = CollectorRegistry()
     registry.register(PipelineCollector(settings.resolved_database_url))
+    registry.register(QueueDepthCollector(settings.resolved_broker_url))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -79,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         readiness={"database": database, "broker": broker},
     )
     install_problem_handlers(app)
+    app.add_middleware(NulGuardMiddleware)
     app.include_router(router)
     app.include_router(sources_router)
     return app

@@ -83,6 +83,8 @@ def encode_cursor(doc: Document) -> str:
 def decode_cursor(cursor: str) -> tuple[datetime, str]:
     padded = cursor + "=" * (-len(cursor) % 4)
     at, last_id = base64.urlsafe_b64decode(padded.encode()).decode().split("|", 1)
+    if "\x00" in last_id:  # never in an id we gave out; PostgreSQL refuses it in a query
+        raise ValueError("not a cursor")
     return datetime.fromisoformat(at), last_id
 
 

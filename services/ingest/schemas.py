@@ -5,7 +5,44 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+
+def unsafe_character(value: str) -> str | None:
+    """Why a short field (title, URL, id, metadata) cannot be stored, or None.
+
+    Control characters other than tab and line breaks never belong in these fields; a NUL
+    cannot be stored by PostgreSQL at all and an unpaired surrogate cannot be encoded, so
+    letting either through turned a client's mistake into a 500.
+    """
+    for ch in value:
+        code = ord(ch)
+        if (code < 0x20 and ch not in "\t\n\r") or code == 0x7F:
+            return f"contains the control character U+{code:04X}"
+        if 0xD800 <= code <= 0xDFFF:
+            return f"contains an unpaired surrogate U+{code:04X}"
+    return None
+
+
+def check_short_field(value: str | None) -> str | None:
+    if value is not None and (reason := unsafe_character(value)):
+        raise ValueError(reason)
+    return value
+
+
+def check_json_value(value: Any) -> Any:
+    """Metadata is stored as JSON: no NUL or surrogate in any key or string inside it."""
+    if isinstance(value, str):
+        if "\x00" in value or any(0xD800 <= ord(ch) <= 0xDFFF for ch in value):
+            raise ValueError("contains a NUL character or an unpaired surrogate")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            check_json_value(key)
+            check_json_value(item)
+    elif isinstance(value, list):
+        for item in value:
+            check_json_value(item)
+    return value
 
 
 class DocumentIn(BaseModel):
@@ -19,6 +56,9 @@ class DocumentIn(BaseModel):
     source_url: str | None = Field(default=None, max_length=4096)
     external_id: str | None = Field(default=None, max_length=512)
     metadata: dict[str, Any] = Field(default_factory=dict, description="Fields you know; they win")
+
+    _short_fields = field_validator("title", "source_url", "external_id")(check_short_field)
+    _metadata = field_validator("metadata")(check_json_value)
 
     @model_validator(mode="after")
     def _one_body(self) -> DocumentIn:
@@ -39,6 +79,8 @@ class FetchIn(BaseModel):
     url: str = Field(max_length=4096)
     title: str | None = Field(default=None, max_length=1000)
     external_id: str | None = Field(default=None, max_length=512)
+
+    _short_fields = field_validator("url", "title", "external_id")(check_short_field)
 
 
 class Links(BaseModel):

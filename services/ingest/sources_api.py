@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from services.ingest.deps import ReadSession
 from services.ingest.fetch_policy import check_fetch_url
+from services.ingest.schemas import check_short_field
 from shared.db import session_scope
 from shared.models import Source
 from shared.problems import NotFound
@@ -29,6 +30,8 @@ class SourceIn(BaseModel):
     interval_seconds: Annotated[int, Field(ge=300, le=30 * 86400)] = 6 * 3600
     link_pattern: str | None = Field(default=None, max_length=500, description="Regex on links")
     same_site: bool = True
+
+    _short_fields = field_validator("url", "link_pattern")(check_short_field)
 
     @field_validator("link_pattern")
     @classmethod

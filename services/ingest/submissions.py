@@ -13,8 +13,14 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from services.ingest.schemas import DocumentIn
-from shared.formats import ParseLimits, check_text, sniff_format, validate_upload
+from services.ingest.schemas import DocumentIn, check_json_value, unsafe_character
+from shared.formats import (
+    ParseLimits,
+    check_html_depth,
+    check_text,
+    sniff_format,
+    validate_upload,
+)
 from shared.problems import InvalidInput
 
 CONTENT_TYPES = {
@@ -47,6 +53,7 @@ def from_json(item: DocumentIn) -> Submission:
     else:
         body = item.html or ""
         check_text(body)
+        check_html_depth(body)  # as for an uploaded page: refused at the door, not later
         kind = "html"
     return Submission(
         original=body.encode("utf-8"),
@@ -92,6 +99,7 @@ def from_upload(
             ) from exc
         if not isinstance(metadata, dict):
             raise InvalidInput("`metadata` must be a JSON object.")
+    _check_form_fields(fields, metadata, filename=filename, content_type=content_type)
     return Submission(
         original=data,
         input_format=fmt,
@@ -103,6 +111,39 @@ def from_upload(
         external_id=fields.get("external_id") or None,
         metadata=metadata,
     )
+
+
+# The limits of DocumentIn's fields, and of the columns the file's name and type go to.
+FORM_LIMITS = {"title": 1000, "source_url": 4096, "external_id": 512}
+FILE_LIMITS = {"filename": 512, "content_type": 128}
+
+
+def _check_form_fields(
+    fields: dict[str, str],
+    metadata: dict[str, Any],
+    *,
+    filename: str | None,
+    content_type: str | None,
+) -> None:
+    """The form fields pass the same checks as their JSON counterparts (DocumentIn), and
+    the file's name and type fit where they are stored."""
+    errors: list[dict[str, Any]] = []
+    values = {**{k: fields.get(k) for k in FORM_LIMITS}, "filename": filename}
+    values["content_type"] = content_type
+    for name, value in values.items():
+        if not value:
+            continue
+        limit = FORM_LIMITS.get(name) or FILE_LIMITS[name]
+        if len(value) > limit:
+            errors.append({"field": name, "message": f"longer than {limit} characters"})
+        elif reason := unsafe_character(value):
+            errors.append({"field": name, "message": reason})
+    try:
+        check_json_value(metadata)
+    except ValueError as exc:
+        errors.append({"field": "metadata", "message": str(exc)})
+    if errors:
+        raise InvalidInput("The document has invalid fields.", errors=errors)
 
 
 def _errors(exc: ValidationError) -> list[dict[str, Any]]:

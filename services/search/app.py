@@ -13,6 +13,7 @@ from prometheus_client import CollectorRegistry
 
 from services.search.api import router
 from services.search.engines import create_engine
+from shared.metrics import PipelineCollector, QueueDepthCollector
 from shared.observability import configure_logging
 from shared.problems import install_problem_handlers
 from shared.settings import Settings, get_settings
@@ -25,6 +26,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging("search", level=settings.log_level, json_logs=settings.log_json)
     registry = CollectorRegistry()
+    # The same pipeline gauges as ingest: a search operator watches index lag and queues.
+    registry.register(PipelineCollector(settings.resolved_database_url))
+    registry.register(QueueDepthCollector(settings.resolved_broker_url))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

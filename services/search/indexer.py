@@ -5,6 +5,7 @@ Run it with concurrency 1: the embedded engine has a single writer.
 
 from __future__ import annotations
 
+import logging
 from functools import lru_cache
 from typing import Any
 
@@ -22,6 +23,7 @@ from shared.observability import configure_logging, document_ids_var, request_id
 from shared.runtime import run_async
 from shared.settings import get_settings
 
+log = logging.getLogger(__name__)
 settings = get_settings()
 celery_app = make_celery("search", settings)
 
@@ -61,12 +63,14 @@ def index(self: Task, **kwargs: Any) -> dict[str, str]:
     event = DocumentBatch.model_validate({**kwargs, "type": "documents.batch"})
     rid, ids = request_id_var.set(event.request_id), document_ids_var.set(event.document_ids)
     try:
-        return index_documents(
+        outcomes = index_documents(
             engine(),
             event.document_ids,
             database_url=get_settings().resolved_database_url,
             dictionary_version=dictionary_version(),
         )
+        log.info("index: %d document(s)", len(outcomes), extra={"stage": "index"})
+        return outcomes
     finally:
         request_id_var.reset(rid)
         document_ids_var.reset(ids)

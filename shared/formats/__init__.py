@@ -10,7 +10,13 @@ from shared.formats.errors import (
     UndecodableText,
     UnsupportedFormat,
 )
-from shared.formats.parse import ParsedDocument, ParseLimits, parse_document, validate_upload
+from shared.formats.parse import (
+    ParsedDocument,
+    ParseLimits,
+    check_html_depth,
+    parse_document,
+    validate_upload,
+)
 from shared.formats.sniff import InputFormat, sniff_format
 from shared.formats.text import DecodedText, check_text, decode_text
 
@@ -27,6 +33,7 @@ __all__ = [
     "TooLarge",
     "UndecodableText",
     "UnsupportedFormat",
+    "check_html_depth",
     "check_text",
     "decode_text",
     "parse_document",

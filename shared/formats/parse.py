@@ -81,6 +81,11 @@ def decode_html(data: bytes, *, declared: str | None = None) -> ParsedDocument:
     return ParsedDocument(text="", html=decoded.text, encoding=decoded.encoding)
 
 
+def check_html_depth(html: str, limits: ParseLimits = ParseLimits()) -> None:
+    """Refuse HTML nested deeper than any real page (ParserLimitExceeded, 422)."""
+    _check_html_depth(html, limits)
+
+
 def _check_html_depth(html: str, limits: ParseLimits) -> None:
     # Count open tags minus close tags along the document; a page nested deeper than any
     # real one is an attack on the parser (and on trafilatura's recursion).
@@ -188,13 +193,19 @@ def _open_pdf(data: bytes, limits: ParseLimits):
 
 def _pdf_text(data: bytes, limits: ParseLimits) -> ParsedDocument:
     reader = _open_pdf(data, limits)
-    pages = [(page.extract_text() or "").strip() for page in reader.pages]
+    # Broken font maps make pypdf emit NULs; they are artefacts, not text (and PostgreSQL
+    # text cannot store them).
+    pages = [(page.extract_text() or "").replace("\x00", "").strip() for page in reader.pages]
     if not any(pages):
         raise NeedsOCR(
             f"None of the {len(pages)} PDF page(s) has a text layer: it is a scan and needs OCR,"
             " which this service does not do. Submit the text or a PDF with a text layer."
         )
-    meta = {k.lstrip("/").lower(): str(v) for k, v in (reader.metadata or {}).items() if v}
+    meta = {
+        k.lstrip("/").lower().replace("\x00", ""): str(v).replace("\x00", "")
+        for k, v in (reader.metadata or {}).items()
+        if v
+    }
     return ParsedDocument(
         text="\n\n".join(p for p in pages if p),
         html=None,

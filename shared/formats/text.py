@@ -136,10 +136,22 @@ def _checked(decoded: DecodedText) -> DecodedText:
 
 
 def check_text(text: str) -> None:
-    """Reject empty, whitespace-only, and mostly-control-character text."""
+    """Reject empty, whitespace-only, and mostly-control-character text, and any NUL.
+
+    A NUL never occurs in a real document, and PostgreSQL text cannot hold one: letting
+    it through would fail the document later in the pipeline instead of at the door.
+    """
     stripped = text.strip()
     if not stripped:
         raise EmptyText("The document has no text (empty or whitespace only).")
+    if "\x00" in text:
+        raise BinaryContent("The text contains NUL characters (U+0000): it looks binary, not text.")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise UndecodableText(
+            "The text contains unpaired surrogate code points; it is not valid Unicode."
+        ) from exc
     sample = stripped[:20000]
     control = sum(
         1 for ch in sample if unicodedata.category(ch) in ("Cc", "Cs", "Co") and ch not in "\r\n\t"

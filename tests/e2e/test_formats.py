@@ -73,3 +73,24 @@ def test_zip_bomb_docx_is_refused_and_nothing_stored(stack: RunningStack) -> Non
     body = _assert_problem(r, 422)
     assert "ZIP" in body["detail"] or "expands" in body["detail"]
     assert _count(stack) == before
+
+
+def test_pdf_over_the_page_limit_is_refused_and_nothing_stored(stack: RunningStack) -> None:
+    raw = make_pdf([f"第{i}页" for i in range(1, 502)])  # the default limit is 500 pages
+    before = _count(stack)
+    r = stack.ingest.post("/v1/documents", files={"file": ("厚.pdf", raw, "application/pdf")})
+    body = _assert_problem(r, 422)
+    assert "501 pages" in body["detail"] and "limit 500" in body["detail"]
+    assert _count(stack) == before
+
+
+def test_deeply_nested_html_is_refused_and_nothing_stored(stack: RunningStack) -> None:
+    html = "<html><body>" + "<div>" * 600 + BODY[0] + "</div>" * 600 + "</body></html>"
+    before = _count(stack)
+    upload = stack.ingest.post(
+        "/v1/documents", files={"file": ("深.html", html.encode(), "text/html")}
+    )
+    assert "levels deep" in _assert_problem(upload, 422)["detail"]
+    as_json = stack.ingest.post("/v1/documents", json={"html": html})
+    assert "levels deep" in _assert_problem(as_json, 422)["detail"]
+    assert _count(stack) == before

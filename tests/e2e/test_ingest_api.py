@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -58,8 +62,12 @@ def test_text_upload_in_each_encoding_keeps_original_bytes(
     doc = stack.wait_final([doc_id])[doc_id]
     assert stack.ingest.get(f"/v1/documents/{doc_id}/original").content == raw
     assert doc["status"] == "indexed", doc["error"]
-    assert "产教融合" in doc["text"]
-    assert doc["encoding"]
+    # The encoding it reports decodes the original to exactly the text that was written ...
+    assert raw.decode(doc["encoding"]) == text
+    # ... and the cleaned text is that text, in simplified script.
+    for line in ("南平市人民政府关于推进产教融合的实施意见", "南政发〔2023〕5号", "一、总体要求"):
+        assert line in doc["text"], (line, doc["text"])
+    assert doc["original_script"] == ("traditional" if encoding == "big5" else "simplified")
 
 
 def test_json_text_and_html_are_accepted(stack: RunningStack) -> None:
@@ -154,6 +162,7 @@ def test_external_id_makes_versions_not_new_documents(stack: RunningStack) -> No
 
 def test_batch_json_and_ndjson_keep_order_and_isolate_bad_items(stack: RunningStack) -> None:
     tag = uuid.uuid4().hex
+    before = _count(stack)
     docs = [
         {"text": POLICY + f"{tag}-1"},
         {"text": ""},
@@ -169,7 +178,11 @@ def test_batch_json_and_ndjson_keep_order_and_isolate_bad_items(stack: RunningSt
         (True, False),
         (False, True),
     ]
-    assert items[1]["error"]["status"] == 422
+    for bad in (items[1]["error"], items[3]["error"]):  # each a problem of its own
+        assert bad["status"] == 422 and bad["title"] and bad["detail"] and bad["type"]
+    assert "field" in json.dumps(items[3]["error"]) and "bogus" in json.dumps(items[3]["error"])
+    assert r.json()["accepted"] == 2 and r.json()["rejected"] == 2
+    assert _count(stack) == before + 2  # the bad items stored nothing
 
     ndjson = (
         "\n".join(json.dumps(d) for d in [{"text": POLICY + f"{tag}-5"}, {"text": " "}])
@@ -187,6 +200,8 @@ def test_batch_json_and_ndjson_keep_order_and_isolate_bad_items(stack: RunningSt
         and items[1]["error"]["status"] == 422
         and items[2]["error"]["status"] == 422
     )
+    assert items[2]["error"]["detail"] and items[2]["error"]["type"]
+    assert _count(stack) == before + 3
     final = stack.wait_final([items[0]["id"]])
     assert final[items[0]["id"]]["status"] == "indexed"
 
@@ -218,3 +233,45 @@ def test_etag_on_document_detail(stack: RunningStack) -> None:
         f"/v1/documents/{doc_id}", headers={"If-None-Match": r.headers["etag"]}
     )
     assert again.status_code == 304
+
+
+def _cli(stack: RunningStack, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "POLICY_SEARCH_INGEST_URL": str(stack.ingest.base_url),
+        "POLICY_SEARCH_API_KEY": stack.api_key or "",
+        "COLUMNS": "200",
+    }
+    cli = Path(sys.executable).with_name("policy-search")
+    return subprocess.run(
+        [str(cli), "ingest", *args], env=env, capture_output=True, text=True, timeout=300
+    )
+
+
+def test_cli_ingest_uploads_a_folder_with_progress_and_a_summary(
+    stack: RunningStack, tmp_path: Path
+) -> None:
+    tag = uuid.uuid4().hex
+    folder = tmp_path / "政策"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "通知.txt").write_bytes((POLICY + f"甲{tag}").encode("gbk"))
+    (folder / "sub" / "意见.html").write_bytes(
+        f"<html><body><h1>关于产教融合的意见</h1><p>{POLICY}乙{tag}</p></body></html>".encode()
+    )
+    (folder / "empty.txt").write_bytes(b"")  # refused by the API: reported, not fatal
+    (folder / "photo.png").write_bytes(b"\x89PNG\r\n\x1a\n")  # not a document: skipped
+    before = _count(stack)
+
+    result = _cli(stack, str(folder), "--json")
+    report = json.loads(result.stdout)
+    assert result.returncode == 1, result.stderr  # one rejection makes the exit code 1
+    assert report["summary"] == {"indexed": 2, "rejected": 1}, report
+    by_name = {Path(i["input"]).name: i for i in report["items"]}
+    assert set(by_name) == {"通知.txt", "意见.html", "empty.txt"}
+    assert "empty" in by_name["empty.txt"]["error"]
+    assert _count(stack) == before + 2
+
+    again = _cli(stack, str(folder / "通知.txt"), str(folder / "sub"))  # for people
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "uploading" in again.stdout and "processing" in again.stdout  # progress bars
+    assert again.stdout.rstrip().splitlines()[-1] in {"duplicate: 2", "indexed: 2"}

@@ -8,6 +8,7 @@ size cap; the answer's content type must be something we can ingest.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from email.message import Message
 from urllib.parse import urljoin, urlsplit, urlunsplit
@@ -80,6 +81,23 @@ async def fetch(
     policy: FetchPolicy,
     etag: str | None = None,
     last_modified: str | None = None,
+) -> FetchResult:
+    try:
+        async with asyncio.timeout(policy.total_timeout):
+            return await _fetch(url, policy=policy, etag=etag, last_modified=last_modified)
+    except TimeoutError as exc:
+        raise FetchError(
+            f"timed out: the fetch took longer than {policy.total_timeout:g} s in all",
+            permanent=False,
+        ) from exc
+
+
+async def _fetch(
+    url: str,
+    *,
+    policy: FetchPolicy,
+    etag: str | None,
+    last_modified: str | None,
 ) -> FetchResult:
     timeout = httpx.Timeout(policy.read_timeout, connect=policy.connect_timeout)
     headers = {"User-Agent": USER_AGENT, "Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -54,6 +54,12 @@ def run_stage(
             result, error = None, f"{stage.name} failed unexpectedly: {type(exc).__name__}: {exc}"
         computed[doc.id] = (result, error, int((time.perf_counter() - start) * 1000))
     outcomes = _apply(stage, computed, database_url, request_id=request_id, queued_ms=queued_ms)
+    log.info(
+        "%s: %s",
+        stage.name,
+        ", ".join(f"{n} {s}" for s, n in Counter(outcomes.values()).items()) or "nothing to do",
+        extra={"stage": stage.name, "ms": sum(ms for _, _, ms in computed.values())},
+    )
     if sender is not None:
         try:
             publish_pending(database_url, sender)

@@ -20,6 +20,7 @@ class Route:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     chunked: bool = False
+    trickle: float = 0.0  # seconds between bytes of the body
 
 
 class LocalSite:
@@ -51,6 +52,15 @@ class LocalSite:
                     return
                 self.send_header("Content-Length", str(len(route.body)))
                 self.end_headers()
+                if route.trickle:
+                    try:
+                        for i in range(len(route.body)):
+                            self.wfile.write(route.body[i : i + 1])
+                            self.wfile.flush()
+                            time.sleep(route.trickle)
+                    except OSError:  # the client gave up
+                        return
+                    return
                 self.wfile.write(route.body)
 
             def log_message(self, *args: object) -> None:

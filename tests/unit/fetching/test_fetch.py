@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
+import time
 from dataclasses import replace
 
 import pytest
@@ -52,6 +54,32 @@ def test_redirect_to_a_private_address_is_refused(
     assert info.value.permanent
 
 
+@pytest.mark.parametrize(
+    ("location", "reason"),
+    [
+        ("http://10.0.0.1/admin", "private"),
+        ("http://192.168.1.1/", "private"),
+        ("http://172.16.5.4/", "private"),
+        ("http://127.0.0.2:{port}/ok", "loopback"),  # loopback outside the allowed /32
+        ("http://[::1]:{port}/ok", "loopback"),
+        ("http://[fe80::1]/", "link-local"),
+        ("http://224.0.0.1/", "multicast"),
+        ("http://0.0.0.0:{port}/ok", "unspecified"),  # reaches local services on Linux
+        ("//[::ffff:169.254.169.254]/", "link-local"),  # scheme-relative, IPv4 in IPv6
+    ],
+)
+def test_redirect_to_any_blocked_address_is_refused_before_connecting(
+    site: LocalSite, local_policy: FetchPolicy, location: str, reason: str
+) -> None:
+    site.routes["/ok"] = Route(200, PAGE.encode(), {"Content-Type": "text/html"})
+    site.routes["/go"] = Route(302, headers={"Location": location.format(port=site.port)})
+    policy = replace(local_policy, allowed_ports=(80, 443, site.port))
+    with pytest.raises(FetchError, match=reason) as info:
+        _fetch(site.url("/go"), policy)
+    assert info.value.permanent
+    assert [r["path"] for r in site.requests] == ["/go"]  # the target was never asked
+
+
 def test_hostname_resolving_to_loopback_is_refused(site: LocalSite) -> None:
     site.routes["/"] = Route(200, PAGE.encode(), {"Content-Type": "text/html"})
     with pytest.raises(FetchError, match="loopback"):
@@ -84,6 +112,29 @@ def test_slow_server_times_out_as_transient(site: LocalSite, local_policy: Fetch
     with pytest.raises(FetchError, match="timed out") as info:
         _fetch(site.url("/slow"), replace(local_policy, read_timeout=0.5))
     assert not info.value.permanent
+
+
+def test_trickling_server_hits_the_total_deadline(
+    site: LocalSite, local_policy: FetchPolicy
+) -> None:
+    # Each byte arrives well inside the read timeout; only a deadline on the whole fetch
+    # stops it (else 200 bytes x 0.1 s = 20 s of a worker held).
+    site.routes["/trickle"] = Route(
+        200, PAGE.encode()[:200], {"Content-Type": "text/html"}, trickle=0.1
+    )
+    started = time.monotonic()
+    with pytest.raises(FetchError, match=r"took longer than 1\.5 s") as info:
+        _fetch(site.url("/trickle"), replace(local_policy, read_timeout=1, total_timeout=1.5))
+    assert not info.value.permanent
+    assert time.monotonic() - started < 4
+
+
+def test_gzip_bomb_is_stopped_by_the_size_cap(site: LocalSite, local_policy: FetchPolicy) -> None:
+    bomb = gzip.compress(b"0" * 5_000_000)  # ~5 KB on the wire, 5 MB decoded
+    site.routes["/gz"] = Route(200, bomb, {"Content-Type": "text/html", "Content-Encoding": "gzip"})
+    with pytest.raises(FetchError, match="too large") as info:
+        _fetch(site.url("/gz"), local_policy)
+    assert info.value.permanent and len(bomb) < local_policy.max_bytes
 
 
 def test_not_a_text_document_is_refused(site: LocalSite, local_policy: FetchPolicy) -> None:

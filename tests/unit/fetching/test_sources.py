@@ -58,6 +58,36 @@ def settings(tmp_path: Path) -> Settings:
     dispose_all()
 
 
+def test_overlong_links_do_not_fail_the_poll(
+    site: LocalSite, database_url: str, tmp_path: Path
+) -> None:
+    """On PostgreSQL an overlong link failed the insert, so every poll of the source."""
+    settings = Settings(
+        data_dir=tmp_path, database_url=database_url, fetch_allowed_networks=["127.0.0.1/32"]
+    )
+    items = [
+        ("关于做好2023年职业教育招生工作的通知", site.url("/a/1.html")),
+        ("外部编号放不下的长链接", site.url("/a/2.html?q=" + "x" * 600)),
+        ("连记录都放不下的超长链接", site.url("/a/3.html?q=" + "y" * 2100)),
+    ]
+    site.routes["/feed.xml"] = Route(200, _feed(items), {"Content-Type": "application/rss+xml"})
+    with session_scope(database_url, write=True) as s:
+        source = Source(url=site.url("/feed.xml"), kind="feed", same_site=True)
+        s.add(source)
+        s.flush()
+        source_id = source.id
+    assert poll_source(settings, source_id) == 2
+    with session_scope(database_url) as s:
+        docs = s.scalars(select(Document).where(Document.source_id == source_id)).all()
+        assert sorted(len(d.source_url or "") for d in docs) == [
+            len(items[0][1]),
+            len(items[1][1]),
+        ]
+        assert {d.external_id for d in docs} == {items[0][1], None}
+        assert s.get(Source, source_id).last_status == "ok"  # type: ignore[union-attr]
+    assert poll_source(settings, source_id) == 0  # and each is created once
+
+
 def test_feed_gaining_an_item_between_polls_creates_only_the_new_one(
     site: LocalSite, settings: Settings
 ) -> None:

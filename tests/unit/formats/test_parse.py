@@ -8,6 +8,8 @@ from shared.formats import (
     FormatError,
     NeedsOCR,
     ParseLimits,
+    check_html_depth,
+    check_text,
     decode_text,
     parse_document,
     sniff_format,
@@ -79,3 +81,26 @@ def test_txt_in_each_common_chinese_encoding(encoding: str) -> None:
         )
     decoded = decode_text(text.encode(encoding))
     assert decoded.text == text
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ("关于推进产教融合的通知\x00正文", "NUL"),  # PostgreSQL text cannot hold it
+        ("关于推进产教融合的通知\ud800正文", "surrogate"),  # UTF-8 cannot encode it
+        ("\x01\x02\x03\x04" * 20 + "正文", "control"),
+        (" \n\t\u3000 ", "empty"),
+    ],
+)
+def test_text_that_cannot_be_stored_is_refused(text: str, error: str) -> None:
+    with pytest.raises(FormatError, match=error):
+        check_text(text)
+
+
+def test_deep_html_is_refused_wherever_it_comes_from() -> None:
+    html = "<div>" * 600 + "正文" + "</div>" * 600
+    with pytest.raises(FormatError, match="levels deep"):
+        check_html_depth(html)
+    with pytest.raises(FormatError, match="levels deep"):
+        validate_upload(html.encode(), "html")
+    check_html_depth("<div>" * 100 + "正文" + "</div>" * 100)
