@@ -4,7 +4,7 @@ Hierarchy (each sets `status`, `title` and a `type` slug):
 
     ProblemError                 base; 400
     ├── NotFound                 404
-    ├── Conflict                 409  (e.g. Idempotency-Key reused with another body)
+    ├── Conflict                 409  (e.g. retrying a document that is not failed)
     ├── PayloadTooLarge          413
     ├── UnsupportedMediaType     415
     ├── InvalidInput             422  (`errors` lists field problems)
