@@ -117,21 +117,79 @@ def test_facets_count_the_filtered_result(loaded: SearchEngine) -> None:
     assert {f.value: f.count for f in everything["province"]} == {"甘肃省": 2, "四川省": 1}
 
 
-def test_every_facet_counts_within_the_filters(loaded: SearchEngine) -> None:
-    def counts(result: SearchResult) -> dict[str, dict[str, int]]:
-        return {name: {f.value: f.count for f in values} for name, values in result.facets.items()}
+def _counts(result: SearchResult) -> dict[str, dict[str, int]]:
+    return {name: {f.value: f.count for f in values} for name, values in result.facets.items()}
 
-    gansu = counts(_search(loaded, province=["甘肃省"]))  # the traditional copy is hidden
-    assert gansu["province"] == {"甘肃省": 2}
+
+def test_every_facet_counts_within_the_filters(loaded: SearchEngine) -> None:
+    # Multi-select facets: each facet counts under every filter except its own.
+    gansu = _counts(_search(loaded, province=["甘肃省"]))  # the traditional copy is hidden
+    assert gansu["province"] == {"甘肃省": 2, "四川省": 1}  # its own filter is left out
     assert gansu["city"] == {"兰州市": 1, "天水市": 1}
     assert gansu["issuer"] == {"兰州市人民政府": 1, "天水市人民政府": 1}
     assert gansu["topic"] == {"产教融合": 1, "职业教育": 2}
     assert gansu["doc_type"] == {"通知": 1, "实施意见": 1}
     assert gansu["year"] == {"2021": 1, "2022": 1}
-    dated = counts(_search(loaded, date_from=date(2020, 1, 1), date_to=date(2021, 12, 31)))
-    assert dated["year"] == {"2020": 1, "2021": 1}
+    dated = _counts(_search(loaded, date_from=date(2020, 1, 1), date_to=date(2021, 12, 31)))
+    assert dated["year"] == {"2020": 1, "2021": 1, "2022": 1}  # the date range is year's own
     assert dated["city"] == {"兰州市": 1, "成都市": 1}
-    assert counts(_search(loaded, text="碳达峰")) == {name: {} for name in gansu}
+    assert dated["province"] == {"甘肃省": 1, "四川省": 1}
+    assert _counts(_search(loaded, text="碳达峰")) == {name: {} for name in gansu}
+
+
+def test_a_filtered_field_still_offers_its_other_values(loaded: SearchEngine) -> None:
+    r = _search(loaded, text="职业教育", province=["甘肃省"])
+    assert (r.total, _ids(r)) == (1, ["ts-opinion"])
+    facets = _counts(r)
+    # The other provinces, counted under the text query (and every other filter).
+    assert facets["province"] == {"甘肃省": 1, "四川省": 1}
+    assert facets["city"] == {"天水市": 1}
+    assert facets["doc_type"] == {"实施意见": 1}
+    assert facets["year"] == {"2022": 1}
+    # Choosing the other value too (OR within a field) gives what the facet promised.
+    both = _search(loaded, text="职业教育", province=["甘肃省", "四川省"])
+    assert both.total == 2 and set(_ids(both)) == {"ts-opinion", "cd-rural"}
+    assert _counts(both)["province"] == facets["province"]
+    # A multi-valued field: other topics stay listed while one is chosen.
+    topic = _search(loaded, topic=["职业教育"])
+    assert set(_ids(topic)) == {"lz-plan", "ts-opinion"}
+    assert _counts(topic)["topic"] == {"职业教育": 2, "产教融合": 1, "乡村振兴": 1}
+    assert _counts(topic)["province"] == {"甘肃省": 2}
+
+
+def test_with_two_filters_each_facet_leaves_out_only_its_own(loaded: SearchEngine) -> None:
+    r = _search(loaded, province=["甘肃省"], doc_type=["通知"])
+    assert (r.total, _ids(r)) == (1, ["lz-plan"])
+    facets = _counts(r)
+    assert facets["province"] == {"甘肃省": 1}  # 通知 only: the copy is hidden
+    assert facets["doc_type"] == {"通知": 1, "实施意见": 1}  # 甘肃省 only
+    assert facets["city"] == {"兰州市": 1}  # both filters
+    assert facets["year"] == {"2021": 1}
+    none = _search(loaded, province=["四川省"], doc_type=["通知"])
+    assert (none.total, _ids(none)) == (0, [])
+    facets = _counts(none)
+    assert facets["province"] == {"甘肃省": 1}  # 通知 documents, in every province
+    assert facets["doc_type"] == {"办法": 1}  # 四川省 documents, of every kind
+    assert facets["city"] == facets["issuer"] == facets["topic"] == facets["year"] == {}
+
+
+def test_the_year_facet_ignores_the_date_range_but_not_the_other_filters(
+    loaded: SearchEngine,
+) -> None:
+    r = _search(loaded, province=["甘肃省"], date_from=date(2021, 1, 1), date_to=date(2021, 12, 31))
+    assert (r.total, _ids(r)) == (1, ["lz-plan"])
+    facets = _counts(r)
+    assert facets["year"] == {"2021": 1, "2022": 1}  # 甘肃省, any date
+    assert facets["province"] == {"甘肃省": 1}  # 2021, any province
+    assert facets["city"] == {"兰州市": 1}
+
+
+def test_facets_leave_out_cluster_copies_unless_asked(loaded: SearchEngine) -> None:
+    r = _search(loaded, province=["四川省"])
+    assert _counts(r)["province"] == {"甘肃省": 2, "四川省": 1}
+    r = _search(loaded, province=["四川省"], include_duplicates=True)
+    assert _counts(r)["province"] == {"甘肃省": 3, "四川省": 1}
+    assert _ids(r) == ["cd-rural"]
 
 
 def test_date_range_and_sorting(loaded: SearchEngine) -> None:

@@ -37,6 +37,9 @@ class CleanResult:
     quality: dict[str, Any]
     removed: list[RemovedPart] = field(default_factory=list)
     source_url: str | None = None
+    # Page metadata: from the HTML (trafilatura), plus `published_at` (ISO) from a
+    # portal publication line removed from the text; the clean stage stores it and
+    # metadata extraction reads it.
     html_meta: dict[str, str] = field(default_factory=dict)
     content_hash: str = ""
 
@@ -66,6 +69,8 @@ def clean_document(raw_text: str, *, html: str | None = None) -> CleanResult:
     simple_joined, joins = join_broken_lines(simple_kept)
     original_joined = _join_like(original_kept, simple_kept, simple_joined)
     final = "\n".join(simple_joined)
+    if cleaned.published_at:
+        html_meta.setdefault("published_at", cleaned.published_at)
     suspicious = count_suspicious(final)
     quality = {
         "pinyin_annotations_removed": annotations,

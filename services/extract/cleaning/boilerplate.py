@@ -3,13 +3,16 @@
 Hand-written because it is specific to Chinese government and WeChat pages (no library
 knows 来源丨 or 最新加入); trafilatura handles HTML, and still leaves "相关文件" lists on
 4 of 5 pages (MEASUREMENTS.md), so this runs on its output too. Every removed line is
-kept with its kind, so a user can see what was cut.
+kept with its kind, so a user can see what was cut. Government-portal furniture
+(breadcrumbs, publication line, page tools, site footer) is recognised in `portal.py`.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+
+from services.extract.cleaning.portal import is_registration_footer, portal_furniture
 
 URL = re.compile(r"https?://[^\s\"'<>，。）)]+")
 SOURCE_URL_LINE = re.compile(
@@ -43,6 +46,10 @@ LIST_ITEM = re.compile(
     r"^\s*(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}.{0,40}|.{1,30}(?:\.{2,}|…+)\s*(?:\d{4}-\d{2}-\d{2})?|[·•]\s*.{1,40})\s*$"
 )
 CLICKBAIT = re.compile(r"[!！]{1,3}\s*$|重磅|刚刚|速看|官宣|紧急通知|必看|收藏|扩散|转给")
+# Portal furniture that is not unmistakable on its own shape (a lone 发布日期, 主办单位)
+# is removed only this close to the start or the end of the page.
+HEAD_LINES = 6
+TAIL_LINES = 8
 STRUCTURE = re.compile(
     r"^\s*(?:[一二三四五六七八九十]+、|[(（][一二三四五六七八九十\d]+[)）]|\d+[.、．]|第[一二三四五六七八九十百]+[章条节])"
 )
@@ -59,6 +66,7 @@ class BoilerplateResult:
     lines: list[str]
     removed: list[RemovedPart]
     source_url: str | None
+    published_at: str | None = None  # ISO date of a removed portal publication line
 
 
 def remove_boilerplate(lines: list[str]) -> BoilerplateResult:
@@ -67,6 +75,9 @@ def remove_boilerplate(lines: list[str]) -> BoilerplateResult:
     keep: list[str] = []
     in_list = False
     body_seen = 0
+    published_at: str | None = None
+    tail_from = len(lines) - TAIL_LINES
+    footer_nearby = any(is_registration_footer(x.strip()) for x in lines[tail_from:])
     for index, line in enumerate(lines):
         stripped = line.strip()
         if not stripped:
@@ -74,6 +85,17 @@ def remove_boilerplate(lines: list[str]) -> BoilerplateResult:
         if m := SOURCE_URL_LINE.match(stripped):
             source_url = source_url or m.group(1).rstrip("。，,.;；")
             removed.append(RemovedPart("source_url", stripped))
+            continue
+        furniture = portal_furniture(
+            stripped,
+            edge=index < HEAD_LINES or index >= tail_from,
+            tail=index >= tail_from,
+            footer_nearby=footer_nearby,
+            last_lines=index >= len(lines) - 3,
+        )
+        if furniture:
+            published_at = published_at or furniture.published_at
+            removed.append(RemovedPart(furniture.kind, stripped))
             continue
         if LIST_HEADER.match(stripped):
             in_list = True
@@ -91,7 +113,9 @@ def remove_boilerplate(lines: list[str]) -> BoilerplateResult:
         keep.append(line)
         body_seen += 1
     keep = _drop_trailing_list_items(keep, removed)
-    return BoilerplateResult(lines=keep, removed=removed, source_url=source_url)
+    return BoilerplateResult(
+        lines=keep, removed=removed, source_url=source_url, published_at=published_at
+    )
 
 
 def _line_kind(line: str, *, is_first: bool, tail: bool) -> str | None:

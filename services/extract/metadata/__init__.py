@@ -24,10 +24,19 @@ __all__ = ["DOC_TYPES", "TOPICS", "extract_metadata"]
 
 LIST_FIELDS = ("issuers", "cited_documents", "topics", "keywords", "targets", "outline")
 HTML_TITLE_KEYS = ("ArticleTitle", "title", "og:title")
-HTML_DATE_KEYS = ("PubDate", "article:published_time", "firstpublishedtime", "date")
-_PUBLISHED = re.compile(
-    r"(?:发布时间|发布日期|发文日期|时间)[:：]\s*((?:19|20)\d{2}[-/.年]\d{1,2}[-/.月]\d{1,2})"
+# `published_at` is what cleaning writes: trafilatura's date, or the date of a portal
+# publication line (`发布时间:…`) removed from the text as page furniture.
+HTML_DATE_KEYS = (
+    "PubDate",
+    "article:published_time",
+    "firstpublishedtime",
+    "date",
+    "published_at",
 )
+_DATE_VALUE = r"[:：]\s*((?:19|20)\d{2}[-/.年]\d{1,2}[-/.月]\d{1,2})"
+_PUBLISHED = re.compile(rf"(?:发布时间|发布日期|发文日期){_DATE_VALUE}")
+# Any `时间:` (also 会议时间, 报名时间): only when nothing better says when it was published.
+_PUBLISHED_LOOSE = re.compile(rf"时间{_DATE_VALUE}")
 _SITE_SUFFIX = re.compile(r"\s*[_|\-—]+\s*[^_|\-—]{2,30}$")
 _KEYWORD_TAGS = frozenset({"n", "nz", "vn", "nt", "nl", "ng"})
 _GENERIC = frozenset(
@@ -133,15 +142,14 @@ def extract_metadata(
 
 
 def _published(meta: dict[str, Any], text: str, html_meta: dict[str, str] | None) -> None:
-    m = _PUBLISHED.search(text)
-    if m:
-        iso = ISO_DATE.search(m.group(1).replace("年", "-").replace("月", "-"))
+    found = _PUBLISHED.search(text)
+    values = [found.group(1)] if found else []
+    values += [(html_meta or {}).get(key) or "" for key in HTML_DATE_KEYS]
+    if loose := _PUBLISHED_LOOSE.search(text):
+        values.append(loose.group(1))
+    for value in values:
+        iso = ISO_DATE.search(value.replace("年", "-").replace("月", "-"))
         if iso:
-            meta["published_at"] = "{}-{:02d}-{:02d}".format(*(int(g) for g in iso.groups()))
-            return
-    for key in HTML_DATE_KEYS:
-        value = (html_meta or {}).get(key)
-        if value and (iso := ISO_DATE.search(value)):
             meta["published_at"] = "{}-{:02d}-{:02d}".format(*(int(g) for g in iso.groups()))
             return
 

@@ -1,11 +1,17 @@
 """The fixed vocabularies: document kinds (from the title's ending) and topics.
 
-`DOC_TYPES` is ordered longest-first so `实施意见` wins over `意见`. A 印发/转发 notice
-(`关于印发《X实施方案》的通知`) is a 通知: the kind of the document itself, not of what
-it carries. `TOPICS` maps each topic to terms whose occurrences count as evidence.
+`DOC_TYPES` is ordered longest-first so `实施意见` wins over `意见`: the statutory 公文
+kinds (党政机关公文处理工作条例: 决议, 决定, 命令, 公报, 公告, 通告, 意见, 通知, 通报,
+报告, 请示, 批复, 议案, 函, 纪要) and the usual kinds of 规范性文件 and plans (办法, 规定,
+细则, 规则, 措施, 指引, 指南, 清单, 方案, 规划, 计划…). A trailing qualifier such as
+`(试行)` or `(2023—2025年)` is not the kind: `管理办法(试行)` is a 管理办法. A 印发/转发
+notice (`关于印发《X实施方案》的通知`) is a 通知: the kind of the document itself, not of
+what it carries. `TOPICS` maps each topic to terms whose occurrences count as evidence.
 """
 
 from __future__ import annotations
+
+import re
 
 DOC_TYPES: tuple[str, ...] = (
     "实施意见",
@@ -24,14 +30,21 @@ DOC_TYPES: tuple[str, ...] = (
     "工作总结",
     "工作报告",
     "经验做法",
+    "若干措施",
     "通知",
     "通告",
+    "通报",
     "公告",
     "意见",
     "方案",
     "办法",
     "细则",
     "规定",
+    "规则",
+    "措施",
+    "指引",
+    "指南",
+    "清单",
     "规划",
     "计划",
     "决定",
@@ -39,6 +52,7 @@ DOC_TYPES: tuple[str, ...] = (
     "条例",
     "报告",
     "批复",
+    "请示",
     "函",
     "纪要",
     "总结",
@@ -71,16 +85,19 @@ TOPICS: dict[str, tuple[str, ...]] = {
 }
 
 
+# `(试行)`, `(暂行)`, `(修订)`, `(征求意见稿)`, `(2023—2025年)`, `(甘政发〔2023〕1号)`:
+# a short parenthesis closing a title qualifies it; the kind is the word before it.
+_QUALIFIER = re.compile(r"\s*[(（][^()（）]{1,20}[)）]\s*$")
+
+
 def doc_type_of(title: str) -> str | None:
     t = title.rstrip(" 。.")
-    for kind in DOC_TYPES:
-        if t.endswith(kind):
-            return kind
-    # 《…方案》 titles that end in the book-title mark
-    inner = t.rstrip("》〉")
-    if inner != t:
+    # As written, then without a closing qualifier, then inside 《…》 (`《…方案》`).
+    bare = _QUALIFIER.sub("", t)
+    inner = bare.rstrip("》〉")
+    for candidate in dict.fromkeys((t, bare, inner, _QUALIFIER.sub("", inner))):
         for kind in DOC_TYPES:
-            if inner.endswith(kind):
+            if candidate.endswith(kind):
                 return kind
     return None
 

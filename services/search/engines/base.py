@@ -18,6 +18,19 @@ from typing import Literal, Protocol
 
 SortOrder = Literal["relevance", "date_desc", "date_asc"]
 FACET_FIELDS: tuple[str, ...] = ("province", "city", "doc_type", "year", "issuer", "topic")
+# Multi-select facets: each facet counts under every filter except its own (the text query
+# and the other filters still apply; hits and total use them all), so a front-end can offer
+# the other values of a filtered field, which the API ORs. Each facet's own filter is the
+# `SearchQuery` field of the same name; the year facet's own filter is the date range
+# (`date_from`/`date_to`): it counts years ignoring the range, under the other filters.
+FACET_OWN_FILTER: dict[str, str] = {
+    "province": "province",
+    "city": "city",
+    "doc_type": "doc_type",
+    "year": "date",
+    "issuer": "issuer",
+    "topic": "topic",
+}
 
 
 @dataclass(slots=True)

@@ -183,11 +183,11 @@ class ElasticEngine:
         parsed = parse_query(query.text, get_analyzer())
         body = bodies.search_body(query, parsed)
         r = await self._retry(lambda: self.client.search(index=self.alias, **body))
-        aggs = r.get("aggregations", {})
+        aggs = r.get("aggregations", {})  # facet -> filter aggregation -> "values" terms
         facets = {
             name: [
                 FacetValue(value=str(b["key"]), count=int(b["doc_count"]))
-                for b in aggs.get(name, {}).get("buckets", [])
+                for b in aggs.get(name, {}).get("values", {}).get("buckets", [])
             ]
             for name in FACET_FIELDS
         }

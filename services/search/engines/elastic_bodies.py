@@ -13,7 +13,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from services.search.engines.base import FACET_FIELDS, IndexDocument, SearchQuery
+from services.search.engines.base import (
+    FACET_FIELDS,
+    FACET_OWN_FILTER,
+    IndexDocument,
+    SearchQuery,
+)
 from services.search.query import ParsedQuery
 
 SYNONYMS_PATH = "analysis/synonyms.txt"  # relative to the Elasticsearch config directory
@@ -186,27 +191,51 @@ def _term(text: str) -> dict[str, Any]:
     }
 
 
-def filters(query: SearchQuery) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for field, values in (
-        ("province", query.province),
-        ("city", query.city),
-        ("issuers", query.issuer),
-        ("doc_type", query.doc_type),
-        ("topics", query.topic),
+def facet_filters(query: SearchQuery) -> dict[str, dict[str, Any]]:
+    """The filters a facet can ignore, keyed by what they filter (`FACET_OWN_FILTER`)."""
+    out: dict[str, dict[str, Any]] = {}
+    for key, field, values in (
+        ("province", "province", query.province),
+        ("city", "city", query.city),
+        ("issuer", "issuers", query.issuer),
+        ("doc_type", "doc_type", query.doc_type),
+        ("topic", "topics", query.topic),
     ):
         if values:
-            out.append({"terms": {field: list(values)}})
+            out[key] = {"terms": {field: list(values)}}
     if query.date_from or query.date_to:
         bounds: dict[str, str] = {}
         if query.date_from:
             bounds["gte"] = query.date_from.isoformat()
         if query.date_to:
             bounds["lte"] = query.date_to.isoformat()
-        out.append({"range": {"date": bounds}})
-    if not query.include_duplicates:
-        out.append({"term": {"is_canonical": True}})
+        out["date"] = {"range": {"date": bounds}}
     return out
+
+
+def filters(query: SearchQuery) -> list[dict[str, Any]]:
+    """Filters that apply to hits and to every facet alike (in the query itself)."""
+    return [] if query.include_duplicates else [{"term": {"is_canonical": True}}]
+
+
+def _all_of(clauses: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"bool": {"filter": clauses}} if clauses else {"match_all": {}}
+
+
+def facet_aggs(query: SearchQuery) -> dict[str, Any]:
+    """Multi-select facets: the field filters go to `post_filter` (hits only) and each facet
+    is a `filter` aggregation holding every field filter except its own around its `terms`
+    aggregation; the year facet's own filter is the date range."""
+    field_filters = facet_filters(query)
+    return {
+        name: {
+            "filter": _all_of(
+                [f for key, f in field_filters.items() if key != FACET_OWN_FILTER[name]]
+            ),
+            "aggs": {"values": {"terms": {"field": FACET_SOURCES[name], "size": 30}}},
+        }
+        for name in FACET_FIELDS
+    }
 
 
 def search_body(query: SearchQuery, parsed: ParsedQuery) -> dict[str, Any]:
@@ -234,6 +263,9 @@ def search_body(query: SearchQuery, parsed: ParsedQuery) -> dict[str, Any]:
     }
     if parsed.excluded:
         bool_query["must_not"] = [_phrase(x) for x in parsed.excluded]
+    # Field filters and the date range narrow the hits after the aggregations ran, so the
+    # facets can count without their own filter (facet_aggs); the hits' total counts them.
+    post = list(facet_filters(query).values())
     sort: list[Any]
     if query.sort == "date_desc" or (query.sort == "relevance" and parsed.is_empty):
         sort = [{"date": {"order": "desc", "missing": "_last"}}, "_score"]
@@ -241,16 +273,14 @@ def search_body(query: SearchQuery, parsed: ParsedQuery) -> dict[str, Any]:
         sort = [{"date": {"order": "asc", "missing": "_last"}}, "_score"]
     else:
         sort = ["_score", {"date": {"order": "desc", "missing": "_last"}}]
-    return {
+    body: dict[str, Any] = {
         "query": {"bool": bool_query},
         "from": (query.page - 1) * query.size,
         "size": query.size,
         "sort": sort,
         "track_total_hits": True,
         "_source": {"excludes": ["text", "suggest"]},
-        "aggs": {
-            name: {"terms": {"field": FACET_SOURCES[name], "size": 30}} for name in FACET_FIELDS
-        },
+        "aggs": facet_aggs(query),
         "highlight": {
             "pre_tags": ["<em>"],
             "post_tags": ["</em>"],
@@ -261,6 +291,9 @@ def search_body(query: SearchQuery, parsed: ParsedQuery) -> dict[str, Any]:
             },
         },
     }
+    if post:
+        body["post_filter"] = _all_of(post)
+    return body
 
 
 def suggest_body(prefix: str, size: int) -> dict[str, Any]:

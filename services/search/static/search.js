@@ -65,12 +65,25 @@ function renderResults(body) {
   $("#next").onclick = () => { state.page += 1; runSearch(); };
 }
 
+// Facets are multi-select: the API counts each facet without its own filter, so a chosen
+// province still lists the others (with their counts under the rest) and ticking a second
+// one widens the search (values of one field are ORed). Years map to date_from/date_to,
+// so one year at a time. Chosen values are always shown, so they can be unticked.
+function selectedValues(field) {
+  return field === "year" ? (state.year ? [state.year] : []) : (state.filters[field] || []);
+}
+
 function renderFacets(facets) {
   const html = Object.entries(FACET_LABELS).map(([field, label]) => {
     const values = facets[field] || [];
-    if (!values.length) return "";
-    const items = values.slice(0, 12).map((v) => {
-      const checked = field === "year" ? state.year === v.value : (state.filters[field] || []).includes(v.value);
+    const selected = selectedValues(field);
+    const shown = values.slice(0, 12);
+    for (const value of selected) {
+      if (!shown.some((v) => v.value === value)) shown.push(values.find((v) => v.value === value) || { value, count: 0 });
+    }
+    if (!shown.length) return "";
+    const items = shown.map((v) => {
+      const checked = selected.includes(v.value);
       return `<label><input type="checkbox" data-field="${field}" value="${escapeHtml(v.value)}" ${checked ? "checked" : ""}>
         ${escapeHtml(v.value)} <span class="count">${v.count}</span></label>`;
     }).join("");
@@ -82,7 +95,7 @@ function renderFacets(facets) {
 $("#facets").addEventListener("change", (ev) => {
   const box = ev.target;
   const field = box.dataset.field;
-  if (field === "year") state.year = box.checked ? box.value : null;
+  if (field === "year") state.year = box.checked ? box.value : null;  // replaces another year
   else if (FILTERABLE.includes(field)) {
     const set = new Set(state.filters[field] || []);
     box.checked ? set.add(box.value) : set.delete(box.value);

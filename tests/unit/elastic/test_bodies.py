@@ -94,16 +94,74 @@ def test_filters_dates_duplicates_sort_and_pages() -> None:
         page=3,
         size=20,
     )
-    filters = body["query"]["bool"]["filter"]
-    assert {"terms": {"province": ["甘肃省", "四川省"]}} in filters
-    assert {"terms": {"doc_type": ["通知"]}} in filters
-    assert {"range": {"date": {"gte": "2021-01-01", "lte": "2021-12-31"}}} in filters
-    assert {"term": {"is_canonical": True}} in filters
+    # Field filters and the date range narrow the hits in post_filter (after aggregations);
+    # only what every facet respects stays in the query.
+    assert body["query"]["bool"]["filter"] == [{"term": {"is_canonical": True}}]
+    post = body["post_filter"]["bool"]["filter"]
+    assert {"terms": {"province": ["甘肃省", "四川省"]}} in post
+    assert {"terms": {"doc_type": ["通知"]}} in post
+    assert {"range": {"date": {"gte": "2021-01-01", "lte": "2021-12-31"}}} in post
+    assert len(post) == 3
     assert body["sort"][0] == {"date": {"order": "desc", "missing": "_last"}}
     assert (body["from"], body["size"]) == (40, 20)
     assert body["track_total_hits"] is True
     assert set(body["aggs"]) == {"province", "city", "doc_type", "year", "issuer", "topic"}
-    assert body["aggs"]["issuer"]["terms"]["field"] == "issuers"
+    assert body["aggs"]["issuer"]["aggs"]["values"]["terms"] == {"field": "issuers", "size": 30}
+
+
+def test_each_facet_is_a_filter_aggregation_without_its_own_filter() -> None:
+    province = {"terms": {"province": ["甘肃省"]}}
+    doc_type = {"terms": {"doc_type": ["通知"]}}
+    issuer = {"terms": {"issuers": ["兰州市人民政府"]}}
+    topic = {"terms": {"topics": ["产教融合"]}}
+    city = {"terms": {"city": ["兰州市"]}}
+    dates = {"range": {"date": {"gte": "2021-01-01"}}}
+    aggs = _body(
+        province=["甘肃省"],
+        city=["兰州市"],
+        doc_type=["通知"],
+        issuer=["兰州市人民政府"],
+        topic=["产教融合"],
+        date_from=date(2021, 1, 1),
+    )["aggs"]
+    every = [province, city, issuer, doc_type, topic, dates]
+    own = {
+        "province": province,
+        "city": city,
+        "doc_type": doc_type,
+        "issuer": issuer,
+        "topic": topic,
+        "year": dates,  # the year facet's own filter is the date range
+    }
+    sources = {"province": "province", "city": "city", "doc_type": "doc_type"}
+    sources |= {"year": "year", "issuer": "issuers", "topic": "topics"}
+    for name, agg in aggs.items():
+        assert agg["filter"] == {"bool": {"filter": [f for f in every if f != own[name]]}}, name
+        assert agg["aggs"] == {"values": {"terms": {"field": sources[name], "size": 30}}}
+
+
+def test_two_filters_each_facet_ignores_only_its_own() -> None:
+    body = _body(text="职业教育", province=["甘肃省"], doc_type=["通知"])
+    province, doc_type = {"terms": {"province": ["甘肃省"]}}, {"terms": {"doc_type": ["通知"]}}
+    assert body["post_filter"] == {"bool": {"filter": [province, doc_type]}}
+    aggs = body["aggs"]
+    assert aggs["province"]["filter"] == {"bool": {"filter": [doc_type]}}
+    assert aggs["doc_type"]["filter"] == {"bool": {"filter": [province]}}
+    for name in ("city", "year", "issuer", "topic"):
+        assert aggs[name]["filter"] == {"bool": {"filter": [province, doc_type]}}
+
+
+def test_without_field_filters_no_post_filter_and_facets_match_all() -> None:
+    body = _body(text="职业教育")
+    assert "post_filter" not in body
+    assert body["query"]["bool"]["filter"] == [{"term": {"is_canonical": True}}]
+    assert all(agg["filter"] == {"match_all": {}} for agg in body["aggs"].values())
+    # A date range alone: the year facet ignores it, every other facet counts within it.
+    aggs = _body(date_to=date(2020, 12, 31))["aggs"]
+    assert aggs["year"]["filter"] == {"match_all": {}}
+    assert aggs["city"]["filter"] == {
+        "bool": {"filter": [{"range": {"date": {"lte": "2020-12-31"}}}]}
+    }
 
 
 def test_include_duplicates_drops_the_canonical_filter() -> None:

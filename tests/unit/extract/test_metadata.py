@@ -10,6 +10,7 @@ import pytest
 
 from bench.metadata_eval import evaluate
 from services.extract.metadata import DOC_TYPES, extract_metadata
+from services.extract.metadata.vocabulary import doc_type_of
 
 DEV = Path(__file__).resolve().parents[2] / "data" / "metadata_dev.jsonl"
 FIELDS = ("title", "doc_number", "issuers", "date", "province", "city", "county", "doc_type")
@@ -112,3 +113,57 @@ def test_region_from_the_issuer(issuer: str, province: str | None, city: str | N
 def test_doc_type_vocabulary_prefers_the_longest_kind() -> None:
     assert DOC_TYPES.index("实施意见") < DOC_TYPES.index("意见")
     assert extract_metadata("关于推进乡村振兴的实施意见\n正文。")["doc_type"] == "实施意见"
+    # every kind comes before the kinds it ends with, so the longest ending wins
+    for short in DOC_TYPES:
+        for long in DOC_TYPES:
+            if long != short and long.endswith(short):
+                assert DOC_TYPES.index(long) < DOC_TYPES.index(short), (long, short)
+
+
+@pytest.mark.parametrize(
+    ("title", "kind"),
+    [
+        ("关于支持职业教育发展的若干措施", "若干措施"),
+        ("青川市促进高校毕业生就业创业十条措施", "措施"),
+        ("关于进一步稳定和扩大就业的政策措施", "措施"),
+        ("青川市职业院校校企合作管理办法(试行)", "管理办法"),
+        ("青川市职业技能提升补贴实施细则（暂行）", "实施细则"),
+        ("青川市推进产教融合三年行动计划(2023—2025年)", "行动计划"),
+        ("关于印发《青川市公共实训基地管理办法(试行)》的通知", "通知"),
+        ("《青川市技能人才评价管理办法（试行）》", "管理办法"),
+        ("关于2023年职业院校招生工作检查情况的通报", "通报"),
+        ("青川市教育局关于设立青川职业技术学院的请示", "请示"),
+        ("中小企业数字化转型合规指引", "指引"),
+        ("2024年度职业教育专项资金项目申报指南", "指南"),
+        ("青川市教育局权责清单", "清单"),
+        ("青川市人民政府常务会议议事规则", "规则"),
+        ("昆明市出台职业教育新政", None),  # a news headline has no kind
+        ("青川职业技术学院(筹)", None),  # a qualifier alone is not a kind
+    ],
+)
+def test_doc_type_from_the_title_ending(title: str, kind: str | None) -> None:
+    assert doc_type_of(title) == kind
+
+
+def test_a_title_ending_in_a_kind_is_not_joined_to_the_next_line() -> None:
+    text = (
+        "关于支持职业教育发展的若干措施\n为加快发展现代职业教育\n一、加大投入。现提出如下措施。\n"
+    )
+    got = extract_metadata(text)
+    assert (got["title"], got["doc_type"]) == ("关于支持职业教育发展的若干措施", "若干措施")
+    trial = extract_metadata(
+        "青川市职业院校校企合作管理办法(试行)\n第一条 为规范管理,制定本办法。\n"
+    )
+    assert (trial["title"], trial["doc_type"]) == (
+        "青川市职业院校校企合作管理办法(试行)",
+        "管理办法",
+    )
+
+
+def test_published_at_from_cleaning_beats_a_meeting_time_in_the_text() -> None:
+    text = "关于召开职业教育工作会议的通知\n会议时间:2023-09-01\n请准时参加。\n"
+    assert extract_metadata(text)["published_at"] == "2023-09-01"  # nothing better known
+    got = extract_metadata(text, html_meta={"published_at": "2023-08-28"})
+    assert got["published_at"] == "2023-08-28"
+    labelled = extract_metadata("关于X的通知\n发布日期:2023年8月20日\n正文。\n")
+    assert labelled["published_at"] == "2023-08-20"
