@@ -22,6 +22,11 @@ POSTGRES_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
+# Redis databases by user, so a running end-to-end stack's workers (session-scoped, alive
+# while the unit tests run) never consume a queue another test is counting. 15: benchmarks.
+E2E_REDIS_DBS = range(1, 7)
+UNIT_REDIS_DBS = range(7, 13)
+RATE_LIMIT_REDIS_DB = 14
 
 
 def free_port() -> int:

@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.conftest import REDIS_HOST, REDIS_PORT, PostgresSchema, require_services
+from tests.conftest import (
+    E2E_REDIS_DBS,
+    REDIS_HOST,
+    REDIS_PORT,
+    PostgresSchema,
+    require_services,
+)
 from tests.e2e.stack import RunningStack
 
 pytestmark = pytest.mark.e2e
@@ -26,7 +32,7 @@ def stack(
     if request.param == "postgres":
         require_services("postgres", "redis")
         schema = PostgresSchema()
-        redis_db = random.randint(1, 15)
+        redis_db = random.choice(E2E_REDIS_DBS)
         redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=redis_db).flushdb()
         env = {
             "DATABASE_URL": schema.url,

@@ -6,7 +6,7 @@ from shared.api_keys import create_key, list_keys, revoke_key, verify_key
 from shared.db import session_scope
 from shared.models import ApiKey
 from shared.rate_limit import MemoryRateLimiter, RedisRateLimiter
-from tests.conftest import require_services
+from tests.conftest import RATE_LIMIT_REDIS_DB, require_services
 
 
 def test_key_is_hashed_verifiable_and_revocable(database_url: str) -> None:
@@ -38,7 +38,7 @@ def test_redis_rate_limiter_is_shared_between_instances() -> None:
     import uuid
 
     key = uuid.uuid4().hex
-    one = RedisRateLimiter("redis://127.0.0.1:6379/14", per_minute=2)
-    two = RedisRateLimiter("redis://127.0.0.1:6379/14", per_minute=2)
+    one = RedisRateLimiter(f"redis://127.0.0.1:6379/{RATE_LIMIT_REDIS_DB}", per_minute=2)
+    two = RedisRateLimiter(f"redis://127.0.0.1:6379/{RATE_LIMIT_REDIS_DB}", per_minute=2)
     assert one.hit(key)[0] and two.hit(key)[0]
     assert not one.hit(key)[0]

@@ -13,7 +13,7 @@ from shared.db import session_scope
 from shared.events import DocumentBatch
 from shared.models import Document, OutboxEvent
 from shared.settings import Settings
-from tests.conftest import REDIS_HOST, REDIS_PORT, free_port, require_services
+from tests.conftest import REDIS_HOST, REDIS_PORT, UNIT_REDIS_DBS, free_port, require_services
 
 
 def _celery(broker_url: str):  # type: ignore[no-untyped-def]
@@ -39,7 +39,7 @@ def _enqueue(url: str, n: int) -> list[int]:
 
 def test_pending_events_reach_the_broker_queue(database_url: str) -> None:
     require_services("redis")
-    db = random.randint(1, 15)
+    db = random.choice(UNIT_REDIS_DBS)
     client = redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=db)
     client.flushdb()
     sender = _celery(f"redis://{REDIS_HOST}:{REDIS_PORT}/{db}")
@@ -73,7 +73,7 @@ def test_broker_down_keeps_events_pending_until_it_is_back(database_url: str) ->
             assert row is not None
             row.available_at = row.created_at
 
-    db = random.randint(1, 15)
+    db = random.choice(UNIT_REDIS_DBS)
     client = redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=db)
     client.flushdb()
     assert (
@@ -87,8 +87,9 @@ def test_broker_down_keeps_events_pending_until_it_is_back(database_url: str) ->
 @pytest.mark.parametrize("n", [0, 1])
 def test_publishing_nothing_is_harmless(database_url: str, n: int) -> None:
     require_services("redis")
-    sender = _celery(f"redis://{REDIS_HOST}:{REDIS_PORT}/15")
+    db = random.choice(UNIT_REDIS_DBS)
+    sender = _celery(f"redis://{REDIS_HOST}:{REDIS_PORT}/{db}")
     if n:
         _enqueue(database_url, n)
     assert outbox.publish_pending(database_url, sender) == n
-    redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=15).flushdb()
+    redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=db).flushdb()
