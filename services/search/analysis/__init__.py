@@ -181,6 +181,10 @@ class Analyzer:
             if word not in self.stopwords
         ]
 
+    def is_dictionary_term(self, word: str) -> bool:
+        """A project dictionary term: `max_word` emits it wherever its characters occur."""
+        return word in self._term_set
+
     def synonyms(self, term: str) -> list[str]:
         """Other terms of `term`'s synonym group (empty if it has none)."""
         return [t for t in self.synonym_groups.get(term, ()) if t != term]

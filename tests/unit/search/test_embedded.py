@@ -8,9 +8,11 @@ import textwrap
 import threading
 from pathlib import Path
 
+import tantivy
+
 from services.search.engines import create_engine
 from services.search.engines.base import IndexDocument, SearchQuery
-from services.search.engines.embedded import EmbeddedEngine
+from services.search.engines.embedded import KEYWORDS, EmbeddedEngine
 from shared.runtime import run_async
 from shared.settings import Settings
 
@@ -85,3 +87,53 @@ def test_create_engine_follows_the_settings(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path, search_engine="embedded")
     engine = create_engine(settings, writable=True)
     assert isinstance(engine, EmbeddedEngine) and engine.path == tmp_path / "index"
+
+
+def _schema_before_pairs() -> tantivy.Schema:
+    """The embedded schema as built before the `*_grams` fields (schema version 1)."""
+    b = tantivy.SchemaBuilder()
+    b.add_text_field("id", stored=True, tokenizer_name="raw")
+    for name in ("title_terms", "text_terms"):
+        b.add_text_field(name, tokenizer_name="whitespace", index_option="freq")
+    for name in ("title_chars", "text_chars"):
+        b.add_text_field(name, tokenizer_name="whitespace", index_option="position")
+    for name in KEYWORDS:
+        b.add_text_field(name, tokenizer_name="raw", fast=True, index_option="basic")
+    for name in ("year", "date_num", "date_asc", "date_desc", "canonical"):
+        b.add_integer_field(name, indexed=True, fast=True)
+    b.add_bytes_field("payload", stored=True)
+    return b.build()
+
+
+def test_an_index_from_before_the_pairs_field_still_answers_until_reindexed(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "index"
+    (path / "gen-1").mkdir(parents=True)
+    tantivy.Index(_schema_before_pairs(), path=str(path / "gen-1"))
+    (path / "CURRENT").write_text("gen-1")
+    docs = [
+        IndexDocument(
+            id="gs", title="关于推进产教融合的通知", text="深化校企合作。", province="甘肃省"
+        ),
+        IndexDocument(
+            id="sc", title="关于推进产教融合的意见", text="推进产教融合。", province="四川省"
+        ),
+    ]
+    old = EmbeddedEngine(path, writable=True)
+    run_async(old.index(docs))
+    reader = EmbeddedEngine(path, writable=False)
+
+    def found(**query: object) -> list[str]:
+        return sorted(h.id for h in run_async(reader.search(SearchQuery(**query))).hits)  # type: ignore[arg-type]
+
+    assert found(text='"推进产教融合"') == ["gs", "sc"]
+    assert found(text='"深化校企"') == ["gs"]
+    # The keyword fields kept their numbers: a filter finds the right document.
+    assert found(text="产教融合", province=["甘肃省"]) == ["gs"]
+    assert "reindex" in run_async(reader.health()).detail
+
+    run_async(old.rebuild([docs]))
+    assert found(text='"深化校企"') == ["gs"]
+    assert found(text="产教融合", province=["四川省"]) == ["sc"]
+    assert "reindex" not in run_async(reader.health()).detail
