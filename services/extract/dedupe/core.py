@@ -45,10 +45,17 @@ def deduplicate(
     near_threshold: float = 0.8,
     related_threshold: float = 0.6,
     containment_threshold: float = 0.8,
+    signature: sig.Signature | None = None,
 ) -> DedupeOutcome:
-    """Idempotent: a re-run forgets what the last run recorded and decides again."""
-    store.serialize_decisions(session)
+    """Idempotent: a re-run forgets what the last run recorded and decides again.
+
+    `signature`: `signatures.signature(doc.text, …)`, computed before the caller's transaction (the
+    decision itself is serialised across workers; hashing need not be)."""
     text = doc.text or ""
+    # Bands tuned to the lower of the two thresholds: a template copy (J ≈ 0.6–0.75) must be
+    # found to be related, and whatever is found is verified on exact shingle sets anyway.
+    s = signature or sig.signature(text, threshold=min(near_threshold, related_threshold))
+    store.serialize_decisions(session)
     old_cluster = doc.cluster_id
     store.forget(session, doc.id)
     doc.cluster_id, doc.is_canonical, doc.duplicate_of = None, True, None
@@ -62,30 +69,22 @@ def deduplicate(
 
     # Our own hash, not the cleaning stage's `content_hash`: this one is NFKC-normalised too,
     # and the exact-copy index must not depend on how another stage defines its hash.
-    content_hash = sig.content_hash(text)
-    holder = store.claim_hash(session, content_hash, doc.id)
+    holder = store.claim_hash(session, s.content_hash, doc.id)
     if holder != doc.id:
         doc.is_canonical = False
         return DedupeOutcome(None, False, holder, [], sorted(reindex | {holder}))
 
-    shingles = sig.shingles(text)
-    minhash = sig.minhash(shingles)
-    # Bands tuned to the lower of the two thresholds: a template copy (J ≈ 0.6–0.75) must be
-    # found to be related, and whatever is found is verified on exact shingle sets anyway.
-    keys = sig.band_keys(minhash, min(near_threshold, related_threshold))
-    long_shingles = sig.shingles(text, sig.CONTAINMENT_SHINGLE)
-    samples = sig.containment_sample(long_shingles)
-    near_candidates = store.lsh_candidates(session, keys, doc.id)
-    part_candidates = store.containment_candidates(session, samples, doc.id, min_share=0.5)
-    store.save_signature(session, doc.id, sig.to_bytes(minhash), keys, samples)
+    near_candidates = store.lsh_candidates(session, s.band_keys, doc.id)
+    part_candidates = store.containment_candidates(session, s.samples, doc.id, min_share=0.5)
+    store.save_signature(session, doc.id, sig.to_bytes(s.minhash), s.band_keys, s.samples)
 
     relations = _verify(
         session,
         doc,
         identity,
-        (shingles, long_shingles),
+        (s.shingles, s.long_shingles),
         (near_candidates, part_candidates),
-        minhash=minhash,
+        minhash=s.minhash,
         near_threshold=near_threshold,
         related_threshold=related_threshold,
         containment_threshold=containment_threshold,

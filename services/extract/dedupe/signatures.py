@@ -14,6 +14,7 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
 from functools import cache, lru_cache
 
 import numpy as np
@@ -97,6 +98,34 @@ ESTIMATE_MARGIN = 0.15
 
 def estimated_jaccard(m: LeanMinHash, other: bytes) -> float:
     return float(np.mean(m.hashvalues == np.frombuffer(other, dtype=np.uint64)))
+
+
+@dataclass(frozen=True)
+class Signature:
+    """Everything dedupe derives from a text alone: computed before the shared index is
+    locked, so workers hash in parallel and hold the lock only for the lookups."""
+
+    content_hash: str
+    shingles: set[str]
+    minhash: LeanMinHash
+    band_keys: list[tuple[int, str]]
+    long_shingles: set[str]
+    samples: list[str]
+
+
+def signature(text: str, *, threshold: float) -> Signature:
+    """`threshold`: the lowest Jaccard the LSH bands must find (see `bands_for`)."""
+    shingle_set = shingles(text)
+    m = minhash(shingle_set)
+    long_set = shingles(text, CONTAINMENT_SHINGLE)
+    return Signature(
+        content_hash=content_hash(text),
+        shingles=shingle_set,
+        minhash=m,
+        band_keys=band_keys(m, threshold),
+        long_shingles=long_set,
+        samples=containment_sample(long_set),
+    )
 
 
 def candidate_probability(jaccard: float, bands: int, rows: int) -> float:
