@@ -36,6 +36,10 @@ def test_query_results_and_facet_click(stack: RunningStack, policies: Path, tmp_
         page.goto(str(stack.search.base_url) + "/")
         page.fill("#q", "产教融合")
         page.keyboard.press("Enter")
+        # The page opens on the newest documents: wait for the answer to this query.
+        page.wait_for_function(
+            "() => (document.querySelector('#summary')?.innerText || '').includes('产教融合')"
+        )
         page.wait_for_selector(".hit")
         hits_before = page.locator(".hit").count()
         assert hits_before >= 3
