@@ -8,6 +8,7 @@ PostgreSQL gets one pooled engine per process.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -43,9 +44,20 @@ def make_engine(url: str, *, immediate: bool = False) -> Engine:
     return engine
 
 
-@lru_cache
+_ENGINES: dict[tuple[str, bool], Engine] = {}
+_ENGINES_LOCK = threading.Lock()
+
+
 def get_engine(url: str, *, write: bool = False) -> Engine:
-    return make_engine(url, immediate=write and is_sqlite(url))
+    """One engine (one pool) per database and mode in a process. Locked: the first burst of
+    requests after start-up made one engine each under a bare cache, and they queued on
+    the dialect's import lock and opened a pool apiece (seconds of latency on PostgreSQL)."""
+    key = (url, write and is_sqlite(url))
+    if (engine := _ENGINES.get(key)) is None:
+        with _ENGINES_LOCK:
+            if (engine := _ENGINES.get(key)) is None:
+                engine = _ENGINES[key] = make_engine(url, immediate=key[1])
+    return engine
 
 
 @lru_cache
@@ -71,5 +83,6 @@ def session_scope(url: str, *, write: bool = False) -> Iterator[Session]:
 
 def dispose_all() -> None:
     """Forget pooled connections (after fork, in Celery's worker_process_init)."""
-    get_engine.cache_clear()
+    with _ENGINES_LOCK:
+        _ENGINES.clear()
     session_factory.cache_clear()
