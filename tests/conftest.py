@@ -12,7 +12,9 @@ import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 import sqlalchemy as sa
 
@@ -27,6 +29,15 @@ REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 E2E_REDIS_DBS = range(1, 7)
 UNIT_REDIS_DBS = range(7, 13)
 RATE_LIMIT_REDIS_DB = 14
+
+
+def assert_problem(r: httpx.Response, status: int) -> dict[str, Any]:
+    """An RFC 9457 problem response with `status` and every required member; its body."""
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    body = dict(r.json())
+    assert body["status"] == status and body["title"] and body["detail"] and body["type"]
+    return body
 
 
 def free_port() -> int:

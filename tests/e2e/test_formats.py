@@ -7,8 +7,9 @@ from collections.abc import Callable
 
 import pytest
 
+from tests.conftest import assert_problem
 from tests.e2e.stack import RunningStack
-from tests.e2e.test_ingest_api import _assert_problem, _count
+from tests.e2e.test_ingest_api import _count
 from tests.file_fixtures import (
     BODY,
     make_docx,
@@ -70,7 +71,7 @@ def test_scanned_pdf_is_kept_and_failed_with_an_ocr_reason(stack: RunningStack) 
 def test_zip_bomb_docx_is_refused_and_nothing_stored(stack: RunningStack) -> None:
     before = _count(stack)
     r = stack.ingest.post("/v1/documents", files={"file": ("bomb.docx", make_zip_bomb(), DOCX)})
-    body = _assert_problem(r, 422)
+    body = assert_problem(r, 422)
     assert "ZIP" in body["detail"] or "expands" in body["detail"]
     assert _count(stack) == before
 
@@ -79,7 +80,7 @@ def test_pdf_over_the_page_limit_is_refused_and_nothing_stored(stack: RunningSta
     raw = make_pdf([f"第{i}页" for i in range(1, 502)])  # the default limit is 500 pages
     before = _count(stack)
     r = stack.ingest.post("/v1/documents", files={"file": ("厚.pdf", raw, "application/pdf")})
-    body = _assert_problem(r, 422)
+    body = assert_problem(r, 422)
     assert "501 pages" in body["detail"] and "limit 500" in body["detail"]
     assert _count(stack) == before
 
@@ -90,7 +91,7 @@ def test_deeply_nested_html_is_refused_and_nothing_stored(stack: RunningStack) -
     upload = stack.ingest.post(
         "/v1/documents", files={"file": ("深.html", html.encode(), "text/html")}
     )
-    assert "levels deep" in _assert_problem(upload, 422)["detail"]
+    assert "levels deep" in assert_problem(upload, 422)["detail"]
     as_json = stack.ingest.post("/v1/documents", json={"html": html})
-    assert "levels deep" in _assert_problem(as_json, 422)["detail"]
+    assert "levels deep" in assert_problem(as_json, 422)["detail"]
     assert _count(stack) == before

@@ -14,6 +14,7 @@ import httpx
 import opencc
 import pytest
 
+from tests.conftest import assert_problem
 from tests.e2e.stack import RunningStack
 
 POLICY = (
@@ -36,14 +37,6 @@ def _count(stack: RunningStack) -> int:
         cursor = page["next_cursor"]
         if not cursor:
             return seen
-
-
-def _assert_problem(r: httpx.Response, status: int) -> dict[str, Any]:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith("application/problem+json")
-    body = dict(r.json())
-    assert body["status"] == status and body["title"] and body["detail"] and body["type"]
-    return body
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "gb18030", "gbk", "big5"])
@@ -115,14 +108,14 @@ def test_bad_input_gets_a_problem_and_stores_nothing(
     stack: RunningStack, kwargs: dict[str, Any], status: int
 ) -> None:
     before = _count(stack)
-    _assert_problem(stack.ingest.post("/v1/documents", **kwargs), status)
+    assert_problem(stack.ingest.post("/v1/documents", **kwargs), status)
     assert _count(stack) == before
 
 
 def test_body_over_the_limit_is_413_and_stores_nothing(stack: RunningStack) -> None:
     before = _count(stack)
     big = ("产教融合" * 2_000_000).encode()  # 24 MB > 20 MB default
-    _assert_problem(
+    assert_problem(
         stack.ingest.post("/v1/documents", files={"file": ("big.txt", big, "text/plain")}), 413
     )
     assert _count(stack) == before
@@ -138,7 +131,7 @@ def test_idempotency_key_returns_the_first_answer(stack: RunningStack) -> None:
     other = stack.ingest.post(
         "/v1/documents", json={"text": POLICY + "其他"}, headers={"Idempotency-Key": key}
     )
-    _assert_problem(other, 422)
+    assert_problem(other, 422)
 
 
 def test_external_id_makes_versions_not_new_documents(stack: RunningStack) -> None:
@@ -208,8 +201,8 @@ def test_batch_json_and_ndjson_keep_order_and_isolate_bad_items(stack: RunningSt
 
 def test_write_endpoints_need_a_key(stack: RunningStack) -> None:
     anonymous = httpx.Client(base_url=str(stack.ingest.base_url))
-    _assert_problem(anonymous.post("/v1/documents", json={"text": POLICY}), 401)
-    _assert_problem(
+    assert_problem(anonymous.post("/v1/documents", json={"text": POLICY}), 401)
+    assert_problem(
         anonymous.post("/v1/documents", json={"text": POLICY}, headers={"X-API-Key": "ps_wrong"}),
         401,
     )
@@ -218,9 +211,9 @@ def test_write_endpoints_need_a_key(stack: RunningStack) -> None:
 
 
 def test_unknown_document_is_404_problem(stack: RunningStack) -> None:
-    _assert_problem(stack.ingest.get("/v1/documents/nope"), 404)
-    _assert_problem(stack.ingest.post("/v1/documents/nope/retry"), 404)
-    _assert_problem(stack.ingest.delete("/v1/documents/nope"), 404)
+    assert_problem(stack.ingest.get("/v1/documents/nope"), 404)
+    assert_problem(stack.ingest.post("/v1/documents/nope/retry"), 404)
+    assert_problem(stack.ingest.delete("/v1/documents/nope"), 404)
 
 
 def test_etag_on_document_detail(stack: RunningStack) -> None:

@@ -22,6 +22,7 @@ from services.ingest.app import create_app
 from shared.api_keys import create_key
 from shared.db import session_scope
 from shared.settings import Settings
+from tests.conftest import assert_problem
 
 Scenario = Callable[[httpx.AsyncClient], Awaitable[None]]
 TEXT = "关于推进产教融合的通知\n各单位:现将有关事项通知如下。"
@@ -48,14 +49,6 @@ async def _count(client: httpx.AsyncClient) -> int:
     r = await client.get("/v1/documents", params={"limit": 500})
     assert r.status_code == 200, r.text
     return len(r.json()["items"])
-
-
-def _assert_problem(r: httpx.Response, status: int) -> dict[str, Any]:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith("application/problem+json")
-    body = dict(r.json())
-    assert body["status"] == status and body["title"] and body["detail"] and body["type"]
-    return body
 
 
 def _json(body: Any) -> dict[str, Any]:
@@ -86,7 +79,7 @@ def test_unstorable_json_is_422_and_stores_nothing(
 ) -> None:
     async def scenario(client: httpx.AsyncClient) -> None:
         # json.dumps escapes what UTF-8 cannot carry (an unpaired surrogate), as clients do.
-        problem = _assert_problem(await client.post("/v1/documents", **_json(body)), 422)
+        problem = assert_problem(await client.post("/v1/documents", **_json(body)), 422)
         assert says in str(problem)
         batch = await client.post(
             "/v1/documents:batch", **_json({"documents": [body, {"text": TEXT}]})
@@ -130,7 +123,7 @@ def test_unstorable_upload_fields_are_422_and_store_nothing(
             files={"file": (filename, TEXT.encode(), content_type)},
             data=fields,
         )
-        problem = _assert_problem(r, 422)
+        problem = assert_problem(r, 422)
         assert [e["field"] for e in problem["errors"]] == [field]
         assert await _count(client) == 0
 
@@ -147,16 +140,16 @@ def test_nul_in_paths_and_queries_is_a_problem_not_a_500(tmp_path: Path, databas
             ("GET", "/v1/sources/a%00b"),
             ("DELETE", "/v1/sources/a%00b"),
         ]:
-            _assert_problem(await client.request(method, path), 404)
-        _assert_problem(await client.get("/v1/documents", params={"cursor": "a\x00"}), 422)
+            assert_problem(await client.request(method, path), 404)
+        assert_problem(await client.get("/v1/documents", params={"cursor": "a\x00"}), 422)
         forged = base64.urlsafe_b64encode(b"2026-01-01T00:00:00+00:00|a\x00").decode()
-        _assert_problem(await client.get("/v1/documents", params={"cursor": forged}), 422)
+        assert_problem(await client.get("/v1/documents", params={"cursor": forged}), 422)
         fetch = await client.post(
             "/v1/fetches", json={"url": "http://93.184.215.14/a", "title": "标题\x00"}
         )
-        assert _assert_problem(fetch, 422)["errors"][0]["field"] == "title"
+        assert assert_problem(fetch, 422)["errors"][0]["field"] == "title"
         source = await client.post("/v1/sources", json={"url": "http://93.184.215.14/\x00"})
-        assert _assert_problem(source, 422)["errors"][0]["field"] == "url"
+        assert assert_problem(source, 422)["errors"][0]["field"] == "url"
         assert await _count(client) == 0
         assert (await client.get("/v1/sources")).json()["items"] == []
 
