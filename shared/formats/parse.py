@@ -46,7 +46,7 @@ def validate_upload(
         return decode_text(data).encoding
     if fmt == "html":
         decoded = decode_html(data)
-        _check_html_depth(decoded.html or "", limits)
+        check_html_depth(decoded.html or "", limits)
         return decoded.encoding
     if fmt == "docx":
         _check_zip(data, limits)
@@ -67,7 +67,7 @@ def parse_document(
         return ParsedDocument(text=decoded.text, html=None, encoding=decoded.encoding)
     if fmt == "html":
         parsed = decode_html(data, declared=declared_charset)
-        _check_html_depth(parsed.html or "", limits)
+        check_html_depth(parsed.html or "", limits)
         return parsed
     if fmt == "docx":
         return ParsedDocument(text=_docx_text(data, limits), html=None, encoding=None)
@@ -83,10 +83,6 @@ def decode_html(data: bytes, *, declared: str | None = None) -> ParsedDocument:
 
 def check_html_depth(html: str, limits: ParseLimits = ParseLimits()) -> None:
     """Refuse HTML nested deeper than any real page (ParserLimitExceeded, 422)."""
-    _check_html_depth(html, limits)
-
-
-def _check_html_depth(html: str, limits: ParseLimits) -> None:
     # Count open tags minus close tags along the document; a page nested deeper than any
     # real one is an attack on the parser (and on trafilatura's recursion).
     depth = peak = 0

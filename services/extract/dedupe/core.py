@@ -167,8 +167,9 @@ def _verify(
         jaccard = 0.0
         # Same-topic documents share stock phrases and often share a band: the estimate
         # from the stored signatures drops them without reading their text.
-        plausible = other_minhash is None or sig.estimated_jaccard(minhash, other_minhash) >= floor
-        if other_id in near_ids and plausible:
+        if other_id in near_ids and (
+            other_minhash is None or sig.estimated_jaccard(minhash, other_minhash) >= floor
+        ):
             other = sig.cached_shingles(other_id, other_hash, other_text, sig.SHINGLE)
             jaccard = sig.jaccard(shingles, other)
             if jaccard >= near_threshold:

@@ -424,9 +424,9 @@ class EmbeddedEngine:
         )
 
     # --- query building -------------------------------------------------------------
-    def _chars(self, base: str, text: str) -> Query | None:
-        """`text` as a contiguous run of characters in the `base` field (title or text)."""
-        chars = self.analyzer.search_chars(self.analyzer.normalize(text))
+    def _chars(self, base: str, normalized: str) -> Query | None:
+        """`normalized` as a contiguous run of characters in the `base` field (title or text)."""
+        chars = self.analyzer.search_chars(normalized)
         if not chars:
             return None
         if len(chars) == 1:
@@ -445,7 +445,7 @@ class EmbeddedEngine:
             # Indexed whole wherever it occurs: one term instead of a phrase of pairs
             # (a quoted 职业技能等级认定 or -终身学习 cost 25–35 ms at 100k documents).
             return self._word(normalized)
-        title, body = self._chars("title", text), self._chars("text", text)
+        title, body = self._chars("title", normalized), self._chars("text", normalized)
         if title is None or body is None:
             return None
         return _should([Query.boost_query(title, TITLE_BOOST), body])
