@@ -31,16 +31,23 @@ function searchParams() {
   return p;
 }
 
+// Only the latest search may render: an earlier answer that arrives late (the opening
+// listing, a previous keystroke's query) must not overwrite the newer one.
+let searchSeq = 0;
+
 async function runSearch(pushHistory = true) {
+  const seq = ++searchSeq;
   const params = searchParams();
   if (pushHistory) history.pushState(null, "", "?" + params.toString());
   $("#document").hidden = true;
   $("#results").hidden = false;
   try {
     const body = await getJSON("/v1/search?" + params.toString());
+    if (seq !== searchSeq) return;
     renderResults(body);
     renderFacets(body.facets);
   } catch (err) {
+    if (seq !== searchSeq) return;
     $("#results").innerHTML = `<p class="error">检索失败:${escapeHtml(err.message)}</p>`;
   }
 }
