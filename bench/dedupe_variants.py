@@ -106,7 +106,7 @@ def run_pair(
             forget_document(s, doc_id)
         s.execute(delete(Document).where(Document.id.in_([a_id, b_id])))
     ta, tb = prepared(pair.a)[0], prepared(pair.b)[0]
-    jaccard = sig.jaccard(sig.shingles(ta), sig.shingles(tb))
+    jaccard = sig.jaccard(sig.shingle_hashes(ta), sig.shingle_hashes(tb))
     return Result(pair, a_first, merged, relation, round(jaccard, 3))
 
 

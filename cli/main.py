@@ -31,7 +31,11 @@ def migrate() -> None:
 
 
 @app.command()
-def run(extract_concurrency: int = typer.Option(2, help="Extract worker processes")) -> None:
+def run(
+    extract_concurrency: int = typer.Option(
+        2, envvar="EXTRACT_CONCURRENCY", help="Extract worker processes"
+    ),
+) -> None:
     """Migrate, then run ingest, search, the workers and beat in the foreground."""
     from shared.migrate import upgrade
     from shared.settings import get_settings

@@ -30,15 +30,31 @@ class TaskSender(Protocol):
     def send_task(self, name: str, *, kwargs: dict, queue: str) -> object: ...
 
 
-def enqueue(session: Session, task_name: str, event: BaseModel) -> OutboxEvent:
+Pending = tuple[int, str, dict, str]  # id, task name, payload, queue
+
+
+def enqueue(
+    session: Session, task_name: str, event: BaseModel, *, sent_after_commit: bool = False
+) -> OutboxEvent:
+    """`sent_after_commit`: the caller publishes the row itself right after its commit
+    (`publish_own`), so the row starts leased to it and the relay leaves it alone; the
+    relay sends it only if the caller dies or fails first."""
     row = OutboxEvent(
         task_name=task_name,
         queue=TASK_QUEUES[task_name],
         payload=event.model_dump(mode="json"),
     )
+    if sent_after_commit:
+        row.available_at = utcnow() + timedelta(seconds=LEASE_SECONDS)
     session.add(row)
     session.flush()
     return row
+
+
+def publish_own(database_url: str, sender: TaskSender, rows: Sequence[OutboxEvent]) -> int:
+    """Publish rows enqueued with `sent_after_commit` once the caller has committed: no
+    lease transaction (on SQLite every write transaction queues for the one write lock)."""
+    return _send(database_url, sender, [(r.id, r.task_name, r.payload, r.queue) for r in rows])
 
 
 def publish_pending(
@@ -66,6 +82,12 @@ def publish_pending(
             select(OutboxEvent).where(OutboxEvent.id.in_([c[0] for c in claimed]))
         ):
             row.available_at = lease
+    return _send(database_url, sender, claimed)
+
+
+def _send(database_url: str, sender: TaskSender, claimed: list[Pending]) -> int:
+    if not claimed:
+        return 0
     sent: list[int] = []
     failure: tuple[int, str] | None = None
     for row_id, task_name, payload, queue in claimed:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from datasketch import LeanMinHash
+import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -37,6 +37,58 @@ class DedupeOutcome:
     reindex_ids: list[str] = field(default_factory=list)  # others whose index entry changed
 
 
+@dataclass(frozen=True)
+class Thresholds:
+    near: float = 0.8
+    related: float = 0.6
+    containment: float = 0.8
+
+    @property
+    def lowest(self) -> float:
+        return min(self.near, self.related)
+
+
+@dataclass(frozen=True)
+class _Found:
+    """A verified candidate, not yet recorded."""
+
+    other_id: str
+    kind: str  # from this document's side
+    back: str  # from the other's side
+    similarity: float
+    other_identity: DocIdentity | None  # set when the pair may join a cluster
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What the committed index said before the decision: candidates verified (the costly
+    part: reading and comparing texts) with no lock held, and the newest signature seen.
+    The decision then only checks what was decided since (`store.save_signature`)."""
+
+    watermark: int
+    found: tuple[_Found, ...]
+
+
+def prepare(session: Session, doc_id: str, s: sig.Signature, thresholds: Thresholds) -> Prepared:
+    """Read-only: run in any session, outside the serialised decision."""
+    mark = store.watermark(session)  # before the lookups: later writes fall in the delta
+    near, part = _candidates(session, doc_id, s)
+    return Prepared(mark, tuple(_verify(session, s, thresholds, near, part)))
+
+
+class DecisionBatch:
+    """Decisions made one after another in one transaction holding the decision lock (a
+    stage's batch): the signatures decided since the batch's watermark are read once."""
+
+    def __init__(self) -> None:
+        self._recent: store.RecentSignatures | None = None
+
+    def recent(self, session: Session, since: int) -> store.RecentSignatures:
+        if self._recent is None or since < self._recent.since:
+            self._recent = store.RecentSignatures(session, since)
+        return self._recent
+
+
 def deduplicate(
     session: Session,
     doc: Document,
@@ -46,15 +98,20 @@ def deduplicate(
     related_threshold: float = 0.6,
     containment_threshold: float = 0.8,
     signature: sig.Signature | None = None,
+    prepared: Prepared | None = None,
+    batch: DecisionBatch | None = None,
 ) -> DedupeOutcome:
     """Idempotent: a re-run forgets what the last run recorded and decides again.
 
-    `signature`: `signatures.signature(doc.text, …)`, computed before the caller's transaction (the
-    decision itself is serialised across workers; hashing need not be)."""
+    `signature`: `signatures.signature(doc.text, …)`, and `prepared`: `prepare(…)`, both
+    computed before the caller's transaction (the decision itself is serialised across
+    workers; hashing and comparing texts need not be). `batch`: shared by the decisions
+    the caller makes in this same transaction."""
+    thresholds = Thresholds(near_threshold, related_threshold, containment_threshold)
     text = doc.text or ""
     # Bands tuned to the lower of the two thresholds: a template copy (J ≈ 0.6–0.75) must be
     # found to be related, and whatever is found is verified on exact shingle sets anyway.
-    s = signature or sig.signature(text, threshold=min(near_threshold, related_threshold))
+    s = signature or sig.signature(text, threshold=thresholds.lowest)
     store.serialize_decisions(session)
     old_cluster = doc.cluster_id
     store.forget(session, doc.id)
@@ -74,21 +131,26 @@ def deduplicate(
         doc.is_canonical = False
         return DedupeOutcome(None, False, holder, [], sorted(reindex | {holder}))
 
-    near_candidates = store.lsh_candidates(session, s.band_keys, doc.id)
-    part_candidates = store.containment_candidates(session, s.samples, doc.id, min_share=0.5)
-    store.save_signature(session, doc.id, sig.to_bytes(s.minhash), s.band_keys, s.samples)
+    recent: store.RecentSignatures | None = None
+    if prepared is None:
+        near, part = _candidates(session, doc.id, s)
+        found = _verify(session, s, thresholds, near, part)
+    else:
+        # What was decided since the preparation, then what it found that still stands.
+        since = prepared.watermark
+        recent = (batch or DecisionBatch()).recent(session, since)
+        near = recent.lsh_candidates(s.band_keys, doc.id, since=since)
+        part = recent.containment_candidates(s.samples, doc.id, since=since, min_share=0.5)
+        fresh = _verify(session, s, thresholds, near, part)
+        fresh_ids = {f.other_id for f in fresh}
+        earlier = [f for f in prepared.found if f.other_id not in fresh_ids]
+        kept = store.still_indexed(session, (f.other_id for f in earlier), upto=since)
+        found = [f for f in earlier if f.other_id in kept] + fresh
+    seq = store.save_signature(session, doc.id, sig.to_bytes(s.minhash), s.band_keys, s.samples)
+    if recent is not None:
+        recent.add(doc.id, seq, s.band_keys, s.samples)
+    relations = _record(session, doc.id, identity, found)
 
-    relations = _verify(
-        session,
-        doc,
-        identity,
-        (s.shingles, s.long_shingles),
-        (near_candidates, part_candidates),
-        minhash=s.minhash,
-        near_threshold=near_threshold,
-        related_threshold=related_threshold,
-        containment_threshold=containment_threshold,
-    )
     same = [r.other_id for r in relations if r.same_document]
     if not same:
         return DedupeOutcome(None, True, None, relations, sorted(reindex))
@@ -126,75 +188,118 @@ def deduplicate(
     return DedupeOutcome(cluster_id, doc.is_canonical, None, relations, sorted(reindex))
 
 
+def _record(
+    session: Session, doc_id: str, identity: DocIdentity, found: list[_Found]
+) -> list[RelationOut]:
+    out: list[RelationOut] = []
+    for f in found:
+        store.set_relation(session, doc_id, f.other_id, f.kind, f.back, f.similarity)
+        same = f.other_identity is not None and same_document(identity, f.other_identity)
+        out.append(RelationOut(f.other_id, f.kind, round(f.similarity, 4), same))
+    session.flush()
+    return out
+
+
+def _candidates(session: Session, doc_id: str, s: sig.Signature) -> tuple[set[str], set[str]]:
+    """From the whole index: LSH band mates; documents sharing containment samples."""
+    return (
+        store.lsh_candidates(session, s.band_keys, doc_id),
+        store.containment_candidates(session, s.samples, doc_id, min_share=0.5),
+    )
+
+
 def _verify(
     session: Session,
-    doc: Document,
-    identity: DocIdentity,
-    shingle_sets: tuple[set[str], set[str]],
-    candidate_sets: tuple[set[str], set[str]],
-    *,
-    minhash: LeanMinHash,
-    near_threshold: float,
-    related_threshold: float,
-    containment_threshold: float,
-) -> list[RelationOut]:
-    """Confirm candidates on exact shingle sets: Jaccard on 4-grams for LSH candidates,
+    s: sig.Signature,
+    thresholds: Thresholds,
+    near_ids: set[str],
+    part_ids: set[str],
+) -> list[_Found]:
+    """Candidates confirmed on exact shingle sets: Jaccard on 4-grams for LSH candidates,
     containment on 8-grams (runs of text, not stock phrases) for sampled ones.
 
-    Jaccard >= `near_threshold` may join a cluster (if the identities agree); between
-    `related_threshold` and it, the documents are only related (a city's adaptation of a
-    province template): shown on both, never merged."""
-    shingles, long_mine = shingle_sets
-    near_ids, part_ids = candidate_sets
-    found: list[RelationOut] = []
+    Jaccard >= `near` may join a cluster (if the identities agree); between `related` and
+    it, the documents are only related (a city's adaptation of a province template):
+    shown on both, never merged."""
     if not (near_ids or part_ids):
-        return found
+        return []
     rows = session.execute(
-        select(
-            Document.id,
-            Document.text,
-            Document.meta,
-            Document.content_hash,
-            DedupeSignature.minhash,
-        )
+        select(Document.id, Document.meta, Document.content_hash, DedupeSignature.minhash)
         .outerjoin(DedupeSignature, DedupeSignature.document_id == Document.id)
         .where(Document.id.in_(list(near_ids | part_ids)), Document.status != Status.DUPLICATE)
     ).all()
-    floor = min(near_threshold, related_threshold) - sig.ESTIMATE_MARGIN
-    for other_id, other_text, other_meta, other_hash, other_minhash in rows:
-        other_text = other_text or ""
+    # Same-topic documents share stock phrases and often share a band: the estimate from
+    # the stored signatures drops them without reading their text.
+    floor = thresholds.lowest - sig.ESTIMATE_MARGIN
+    with_minhash = [r for r in rows if r.id in near_ids and r.minhash is not None]
+    estimates = dict(
+        zip(
+            (r.id for r in with_minhash),
+            sig.estimated_jaccard(s.minhash, [r.minhash for r in with_minhash]).tolist(),
+            strict=True,
+        )
+    )
+    compare_near = {r.id for r in rows if r.id in near_ids and estimates.get(r.id, 1.0) >= floor}
+    compare = [r for r in rows if r.id in compare_near or r.id in part_ids]
+    stored = _stored_shingles(session, [(r.id, r.content_hash) for r in compare])
+    found: list[_Found] = []
+    for other_id, other_meta, _, _ in compare:
+        short_other, long_other = stored[other_id]
         kind: str | None = None
-        jaccard = 0.0
-        # Same-topic documents share stock phrases and often share a band: the estimate
-        # from the stored signatures drops them without reading their text.
-        if other_id in near_ids and (
-            other_minhash is None or sig.estimated_jaccard(minhash, other_minhash) >= floor
-        ):
-            other = sig.cached_shingles(other_id, other_hash, other_text, sig.SHINGLE)
-            jaccard = sig.jaccard(shingles, other)
-            if jaccard >= near_threshold:
+        back = ""
+        sim = jaccard = 0.0
+        if other_id in compare_near:
+            jaccard = sig.jaccard(s.shingles, short_other)
+            if jaccard >= thresholds.near:
                 kind, back, sim = "near_duplicate", "near_duplicate", jaccard
         if kind is None and other_id in part_ids:
-            long_other = sig.cached_shingles(
-                other_id, other_hash, other_text, sig.CONTAINMENT_SHINGLE
-            )
-            mine_in_other = sig.containment(long_mine, long_other)
-            other_in_mine = sig.containment(long_other, long_mine)
-            if mine_in_other >= containment_threshold and len(long_mine) <= len(long_other):
+            mine_in_other = sig.containment(s.long_shingles, long_other)
+            other_in_mine = sig.containment(long_other, s.long_shingles)
+            if mine_in_other >= thresholds.containment and s.long_shingles.size <= long_other.size:
                 kind, back, sim = "contained_in", "contains", mine_in_other
-            elif other_in_mine >= containment_threshold and len(long_other) < len(long_mine):
+            elif other_in_mine >= thresholds.containment and long_other.size < s.long_shingles.size:
                 kind, back, sim = "contains", "contained_in", other_in_mine
         # Below the merge threshold and not a fragment: related only (never merged).
         mergeable = kind is not None
-        if kind is None and jaccard >= related_threshold:
+        if kind is None and jaccard >= thresholds.related:
             kind, back, sim = "near_duplicate", "near_duplicate", jaccard
         if kind is None:
             continue
-        same = mergeable and same_document(identity, identity_of(_Meta(other_meta)))
-        store.set_relation(session, doc.id, other_id, kind, back, sim)
-        found.append(RelationOut(other_id, kind, round(sim, 4), same))
-    session.flush()
+        identity = identity_of(_Meta(other_meta)) if mergeable else None
+        found.append(_Found(other_id, kind, back, sim, identity))
     return found
+
+
+def _stored_shingles(
+    session: Session, docs: list[tuple[str, str | None]]
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """(4-gram, 8-gram) hashes of stored documents: from the cache, else from their text."""
+    cache = sig.STORED_SHINGLES
+    out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    missing: list[str] = []
+    for doc_id, content_hash in docs:
+        short = cache.get(doc_id, content_hash, sig.SHINGLE)
+        long = cache.get(doc_id, content_hash, sig.CONTAINMENT_SHINGLE)
+        if short is None or long is None:
+            missing.append(doc_id)
+        else:
+            out[doc_id] = (short, long)
+    if missing:
+        rows = session.execute(
+            select(Document.id, Document.content_hash, Document.text).where(
+                Document.id.in_(missing)
+            )
+        )
+        for doc_id, content_hash, text in rows:
+            short = sig.shingle_hashes(text or "", sig.SHINGLE)
+            long = sig.shingle_hashes(text or "", sig.CONTAINMENT_SHINGLE)
+            cache.put(doc_id, content_hash, sig.SHINGLE, short)
+            cache.put(doc_id, content_hash, sig.CONTAINMENT_SHINGLE, long)
+            out[doc_id] = (short, long)
+    empty = np.zeros(0, dtype=np.uint32)
+    for doc_id, _ in docs:
+        out.setdefault(doc_id, (empty, empty))  # deleted meanwhile
+    return out
 
 
 class _Meta:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from typing import cast
 
@@ -11,10 +12,10 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from services.extract.dedupe.signatures import SAMPLE_BAND
 from shared.models import Document, Relation
 from shared.models.dedupe import ContentHash, DedupeSignature, LshBucket
 
-SAMPLE_BAND = -1  # containment samples live beside the LSH bands, band -1
 # These tables are only ever written here, with Core statements on the connection: the
 # ORM's bulk and DML paths (identity-map sync, per-row bookkeeping) cost more than the
 # SQL itself, inside the transaction every dedupe decision waits for.
@@ -52,21 +53,53 @@ def save_signature(
     minhash: bytes,
     band_keys: list[tuple[int, str]],
     samples: list[str],
-) -> None:
+) -> int:
+    """Returns the decision's sequence number."""
     # `shingle_count` holds the number of containment samples: what candidate search
     # divides by. Table-level executemany: ORM objects cost 10 ms per document here, and
     # even the ORM's bulk insert path spends 2 ms collecting ~70 rows.
     rows = [{"band": band, "bucket": key, "document_id": document_id} for band, key in band_keys]
     rows += [{"band": SAMPLE_BAND, "bucket": s, "document_id": document_id} for s in set(samples)]
     connection = session.connection()
+    # The sequence number is taken inside the serialised decision, so it grows in commit
+    # order: what a decision prepared before the lock has not seen is exactly `seq > mark`.
+    seq = (connection.scalar(select(func.max(SIGNATURES.c.seq))) or 0) + 1
     connection.execute(
         insert(SIGNATURES),
-        [{"document_id": document_id, "minhash": minhash, "shingle_count": len(set(samples))}],
+        [
+            {
+                "document_id": document_id,
+                "minhash": minhash,
+                "shingle_count": len(set(samples)),
+                "seq": seq,
+            }
+        ],
     )
     connection.execute(insert(BUCKETS), rows)
+    return seq
 
 
-@lru_cache(maxsize=8)
+def watermark(session: Session) -> int:
+    """The newest signature committed so far (see `save_signature`)."""
+    return int(session.connection().scalar(select(func.max(SIGNATURES.c.seq))) or 0)
+
+
+def still_indexed(session: Session, ids: Iterable[str], *, upto: int) -> set[str]:
+    """Those of `ids` whose signature, as seen at `upto`, is still in the index (not
+    deleted, not re-decided since)."""
+    wanted = list(ids)
+    if not wanted:
+        return set()
+    return set(
+        session.connection().scalars(
+            select(SIGNATURES.c.document_id).where(
+                SIGNATURES.c.document_id.in_(wanted), SIGNATURES.c.seq <= upto
+            )
+        )
+    )
+
+
+@lru_cache(maxsize=16)
 def _bucket_lookup(n: int) -> TextClause:
     # Plain SQL, cached per band count: building the same 32-way OR as SQLAlchemy
     # expressions took 6 ms per document against 0.2 ms for this (both use the index).
@@ -75,6 +108,7 @@ def _bucket_lookup(n: int) -> TextClause:
 
 
 def lsh_candidates(session: Session, band_keys: list[tuple[int, str]], exclude: str) -> set[str]:
+    """Documents sharing an LSH band."""
     if not band_keys:
         return set()
     params: dict[str, object] = {"me": exclude}
@@ -109,10 +143,16 @@ def containment_candidates(
             )
         ).all()
     )
+    return _best_containment(shared, sizes, len(samples), min_share=min_share, limit=limit)
+
+
+def _best_containment(
+    shared: dict[str, int], sizes: dict[str, int], mine: int, *, min_share: float, limit: int
+) -> set[str]:
     # Stock phrases make a few shared samples common; require 3+ (fewer only for a short
     # fragment that has fewer samples in all) and the share of the smaller sample set,
     # best first, so verification only reads a handful of texts.
-    smaller = {doc_id: min(len(samples), sizes.get(doc_id, 0)) for doc_id in shared}
+    smaller = {doc_id: min(mine, sizes.get(doc_id, 0)) for doc_id in shared}
     ranked = sorted(
         (
             (n / max(1, smaller[doc_id]), doc_id)
@@ -122,6 +162,78 @@ def containment_candidates(
         reverse=True,
     )
     return {doc_id for share, doc_id in ranked[:limit] if share >= min_share}
+
+
+class RecentSignatures:
+    """The signatures decided after a watermark, in memory, for one batch of decisions.
+
+    A worker decides a batch in one transaction that holds the decision lock throughout,
+    so nothing else is decided meanwhile: what others committed since the watermark is
+    read once, and each decision of the batch is added as it is made. Looking the delta
+    up in SQL cost ~2 ms a document inside the lock (sample postings of stock phrases
+    are long); this is a dictionary lookup."""
+
+    def __init__(self, session: Session, since: int) -> None:
+        self.since = since
+        self._buckets: dict[tuple[int, str], set[str]] = defaultdict(set)
+        self._keys: dict[str, list[tuple[int, str]]] = defaultdict(list)
+        self._seq: dict[str, int] = {}
+        self._sizes: dict[str, int] = {}
+        rows = session.connection().execute(
+            select(
+                BUCKETS.c.band,
+                BUCKETS.c.bucket,
+                BUCKETS.c.document_id,
+                SIGNATURES.c.seq,
+                SIGNATURES.c.shingle_count,
+            )
+            .join(SIGNATURES, SIGNATURES.c.document_id == BUCKETS.c.document_id)
+            .where(SIGNATURES.c.seq > since)
+        )
+        for band, bucket, doc_id, seq, size in rows:
+            self._put(doc_id, (band, bucket))
+            self._seq[doc_id], self._sizes[doc_id] = seq, size
+
+    def _put(self, doc_id: str, key: tuple[int, str]) -> None:
+        self._buckets[key].add(doc_id)
+        self._keys[doc_id].append(key)
+
+    def add(
+        self, doc_id: str, seq: int, band_keys: list[tuple[int, str]], samples: list[str]
+    ) -> None:
+        """Record a decision just written (replacing what an earlier run of it wrote)."""
+        for key in self._keys.pop(doc_id, []):
+            self._buckets[key].discard(doc_id)
+        for key in band_keys:
+            self._put(doc_id, key)
+        unique = set(samples)
+        for sample in unique:
+            self._put(doc_id, (SAMPLE_BAND, sample))
+        self._seq[doc_id], self._sizes[doc_id] = seq, len(unique)
+
+    def _after(self, doc_ids: Iterable[str], exclude: str, since: int) -> Iterator[str]:
+        return (d for d in doc_ids if d != exclude and self._seq[d] > since)
+
+    def lsh_candidates(
+        self, band_keys: list[tuple[int, str]], exclude: str, *, since: int
+    ) -> set[str]:
+        return {
+            d for key in band_keys for d in self._after(self._buckets.get(key, ()), exclude, since)
+        }
+
+    def containment_candidates(
+        self, samples: list[str], exclude: str, *, since: int, min_share: float, limit: int = 10
+    ) -> set[str]:
+        shared = Counter(
+            d
+            for sample in set(samples)
+            for d in self._after(self._buckets.get((SAMPLE_BAND, sample), ()), exclude, since)
+        )
+        if not shared:
+            return set()
+        return _best_containment(
+            dict(shared), self._sizes, len(samples), min_share=min_share, limit=limit
+        )
 
 
 def set_relation(session: Session, a: str, b: str, kind_ab: str, kind_ba: str, sim: float) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from dataclasses import dataclass
 from functools import cache
 from typing import Any, cast
 
@@ -17,10 +18,10 @@ import rjieba
 
 from services.extract.metadata import header, regions, structure
 from services.extract.metadata.dates import ISO_DATE
-from services.extract.metadata.numbers import find_numbers, own_number
+from services.extract.metadata.numbers import NumberMatch, find_numbers, own_number
 from services.extract.metadata.vocabulary import DOC_TYPES, TOPICS, doc_type_of, topics_of
 
-__all__ = ["DOC_TYPES", "TOPICS", "extract_metadata"]
+__all__ = ["DOC_TYPES", "TOPICS", "extract_metadata", "identity_fields"]
 
 LIST_FIELDS = ("issuers", "cited_documents", "topics", "keywords", "targets", "outline")
 HTML_TITLE_KEYS = ("ArticleTitle", "title", "og:title")
@@ -96,27 +97,17 @@ def extract_metadata(
         meta[name] = value
         evidence[name] = {"start": start, "end": end, "source": "text"}
 
-    title = header.find_title(text)
+    head = _header(text)
+    title, own, issuers = head.title, head.own_number, head.issuers
     if title:
         found("title", title.value, title.start, title.end)
-    header_end = title.end + 200 if title else min(len(text), 400)
-
-    numbers = find_numbers(text)
-    own = own_number(text, numbers, header_end)
     if own:
         found("doc_number", own.number, own.start, own.end)
     meta["cited_documents"] = [
         {"title": n.cited_title, "doc_number": n.number}
-        for n in numbers
+        for n in head.numbers
         if n is not own and n.cited_title
     ][:50]
-
-    sig_issuers, sig_date = header.signature(text)
-    issuers = header.header_issuers(text) or sig_issuers
-    if issuers is None and title:
-        from_title = header.issuers_from_title(str(title.value))
-        if from_title:
-            issuers = header.Found(from_title, title.start, title.start + len("".join(from_title)))
     if issuers and issuers.value:
         found(
             "issuers",
@@ -124,6 +115,7 @@ def extract_metadata(
             issuers.start,
             issuers.end,
         )
+    sig_date = head.signed
     if sig_date:
         found("date", sig_date.value, sig_date.start, sig_date.end)
 
@@ -139,6 +131,49 @@ def extract_metadata(
     _apply_html_meta(meta, html_meta or {}, title_hint)
     _apply_user(meta, user or {})
     return meta
+
+
+@dataclass(frozen=True, slots=True)
+class _Header:
+    title: header.Found | None
+    numbers: list[NumberMatch]
+    own_number: NumberMatch | None
+    issuers: header.Found | None
+    signed: header.Found | None
+
+
+def _header(text: str) -> _Header:
+    title = header.find_title(text)
+    header_end = title.end + 200 if title else min(len(text), 400)
+    numbers = find_numbers(text)
+    own = own_number(text, numbers, header_end)
+    sig_issuers, sig_date = header.signature(text)
+    issuers = header.header_issuers(text) or sig_issuers
+    if issuers is None and title:
+        from_title = header.issuers_from_title(str(title.value))
+        if from_title:
+            issuers = header.Found(from_title, title.start, title.start + len("".join(from_title)))
+    return _Header(title, numbers, own, issuers, sig_date)
+
+
+def identity_fields(
+    text: str, *, user: dict[str, Any] | None = None
+) -> tuple[str | None, list[str]]:
+    """(发文字号, issuers) as `extract_metadata` finds them, without the rest (keywords,
+    outline, targets: most of its cost): what dedupe needs before the extract stage."""
+    head = _header(text)
+    number = head.own_number.number if head.own_number else None
+    issuers = (
+        list(dict.fromkeys(cast(list[str], head.issuers.value)))
+        if head.issuers and head.issuers.value
+        else []
+    )
+    user = user or {}
+    if user.get("doc_number"):
+        number = str(user["doc_number"])
+    if user_issuers := user.get("issuers"):
+        issuers = [user_issuers] if isinstance(user_issuers, str) else list(user_issuers)
+    return number, issuers
 
 
 def _published(meta: dict[str, Any], text: str, html_meta: dict[str, str] | None) -> None:

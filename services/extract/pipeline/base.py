@@ -5,8 +5,9 @@ A stage takes document ids and moves each document one step along the pipeline:
 - `accepts`: the statuses a document must be in for the stage to work on it. A document
   in any other status was already handled (or deleted): the stage skips it, which is what
   makes a redelivered task harmless.
-- `compute(doc)`: the work, outside any write transaction (CPU-heavy, may be slow). It
-  reads a detached snapshot of the row and returns a result object, or raises
+- `compute(doc, reader)`: the work, outside any write transaction (CPU-heavy, may be slow).
+  It reads a detached snapshot of the row (and, through `reader`, a read-only session,
+  whatever shared state it needs) and returns a result object, or raises
   `PermanentError` (the document fails with that reason) or `TransientError` (the whole
   task is retried later).
 - `apply(session, doc, result)`: writes the result inside a short write transaction and
@@ -49,7 +50,7 @@ class Stage(ABC):
     next_task: ClassVar[str | None]
 
     @abstractmethod
-    def compute(self, doc: Document) -> Any: ...
+    def compute(self, doc: Document, reader: Session) -> Any: ...
 
     @abstractmethod
     def apply(self, session: Session, doc: Document, result: Any) -> Applied: ...

@@ -28,7 +28,7 @@ class CleanStage(Stage):
     accepts = frozenset({Status.RECEIVED, Status.CLEANING})
     next_task = tasks.DEDUPE
 
-    def compute(self, doc: Document) -> Cleaned:
+    def compute(self, doc: Document, reader: Session) -> Cleaned:
         if doc.original is None:
             raise PermanentError("The document has no original to clean.")
         fmt = "txt" if doc.input_format == "text" else (doc.input_format or "txt")

@@ -2,48 +2,82 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from services.extract.dedupe import DocIdentity, deduplicate
-from services.extract.dedupe.signatures import Signature, signature
-from services.extract.metadata import extract_metadata
+from services.extract.dedupe.core import DecisionBatch, Prepared, Thresholds, prepare
+from services.extract.dedupe.signatures import (
+    CONTAINMENT_SHINGLE,
+    SHINGLE,
+    STORED_SHINGLES,
+    Signature,
+    signature,
+)
+from services.extract.metadata import identity_fields
 from services.extract.pipeline.base import Applied, Stage
 from shared import tasks
 from shared.models import Document, Status
 from shared.settings import get_settings
 
 
+@dataclass(frozen=True, slots=True)
+class Computed:
+    identity: DocIdentity
+    signature: Signature
+    prepared: Prepared
+
+
+def _thresholds() -> Thresholds:
+    settings = get_settings()
+    return Thresholds(
+        near=settings.near_duplicate_threshold,
+        related=settings.related_threshold,
+        containment=settings.containment_threshold,
+    )
+
+
 class DedupeStage(Stage):
+    """One instance per task: its batch's decisions share one `DecisionBatch`."""
+
     name = "dedupe"
     running_status = Status.DEDUPLICATING
     accepts = frozenset({Status.DEDUPLICATING})
     next_task = tasks.EXTRACT
 
-    def compute(self, doc: Document) -> tuple[DocIdentity, Signature]:
+    def __init__(self) -> None:
+        self._batch = DecisionBatch()
+
+    def compute(self, doc: Document, reader: Session) -> Computed:
         # Whether two copies are the same legal document depends on who issued them and
         # their 发文字号, so dedupe needs those two fields before the extract stage runs.
         text = doc.text or ""
-        meta = extract_metadata(text, user=doc.user_metadata or None)
-        identity = DocIdentity(
-            doc_number=meta.get("doc_number"), issuers=tuple(meta.get("issuers") or ())
-        )
-        settings = get_settings()
-        lowest = min(settings.near_duplicate_threshold, settings.related_threshold)
-        return identity, signature(text, threshold=lowest)
+        number, issuers = identity_fields(text, user=doc.user_metadata or None)
+        identity = DocIdentity(doc_number=number, issuers=tuple(issuers))
+        thresholds = _thresholds()
+        sig = signature(text, threshold=thresholds.lowest)
+        # Batch-mates and recent documents are the likeliest candidates of what comes next.
+        STORED_SHINGLES.put(doc.id, doc.content_hash, SHINGLE, sig.shingles)
+        STORED_SHINGLES.put(doc.id, doc.content_hash, CONTAINMENT_SHINGLE, sig.long_shingles)
+        # Reading and comparing candidates here, in parallel and with no lock held, leaves
+        # the serialised decision only what was decided since (at most a few batches).
+        return Computed(identity, sig, prepare(reader, doc.id, sig, thresholds))
 
     def apply(self, session: Session, doc: Document, result: Any) -> Applied:
-        settings = get_settings()
-        identity, sig = result
+        computed: Computed = result
+        t = _thresholds()
         outcome = deduplicate(
             session,
             doc,
-            identity=identity,
-            signature=sig,
-            near_threshold=settings.near_duplicate_threshold,
-            related_threshold=settings.related_threshold,
-            containment_threshold=settings.containment_threshold,
+            identity=computed.identity,
+            signature=computed.signature,
+            prepared=computed.prepared,
+            batch=self._batch,
+            near_threshold=t.near,
+            related_threshold=t.related,
+            containment_threshold=t.containment,
         )
         doc.cluster_id = outcome.cluster_id
         doc.is_canonical = outcome.is_canonical

@@ -18,7 +18,7 @@ class ExtractStage(Stage):
     accepts = frozenset({Status.EXTRACTING})
     next_task = tasks.INDEX
 
-    def compute(self, doc: Document) -> dict[str, Any]:
+    def compute(self, doc: Document, reader: Session) -> dict[str, Any]:
         user = dict(doc.user_metadata or {})
         if doc.user_title:
             user.setdefault("title", doc.user_title)

@@ -42,7 +42,7 @@ class FetchStage(Stage):
     accepts = frozenset({Status.FETCHING})
     next_task = tasks.CLEAN
 
-    def compute(self, doc: Document) -> Fetched:
+    def compute(self, doc: Document, reader: Session) -> Fetched:
         if not doc.source_url:
             raise PermanentError("No URL to fetch.")
         policy = policy_from_settings(get_settings())

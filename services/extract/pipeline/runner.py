@@ -19,8 +19,8 @@ from services.extract.pipeline.base import PermanentError, Stage, TransientError
 from shared import outbox, tasks
 from shared.db import session_scope
 from shared.events import DocumentBatch
-from shared.models import Document, StageRun, Status, utcnow
-from shared.outbox import TaskSender, publish_pending
+from shared.models import Document, OutboxEvent, StageRun, Status, utcnow
+from shared.outbox import TaskSender, publish_own
 
 log = logging.getLogger(__name__)
 
@@ -40,45 +40,59 @@ def run_stage(
         return {}
     queued_ms = int((utcnow() - sent_at).total_seconds() * 1000) if sent_at else None
     computed: dict[str, tuple[object | None, str | None, int]] = {}
-    for doc in claimed:
-        start = time.perf_counter()
-        try:
-            result, error = stage.compute(doc), None
-        except PermanentError as exc:
-            result, error = None, str(exc)
-        except TransientError:
-            _release(stage, [d.id for d in claimed], database_url)
-            raise
-        except Exception as exc:  # a bug or unforeseen input: fail this document, keep going
-            log.exception("stage %s crashed on %s", stage.name, doc.id)
-            result, error = None, f"{stage.name} failed unexpectedly: {type(exc).__name__}: {exc}"
-        computed[doc.id] = (result, error, int((time.perf_counter() - start) * 1000))
-    outcomes = _apply(stage, computed, database_url, request_id=request_id, queued_ms=queued_ms)
+    with session_scope(database_url) as reader:
+        for doc in claimed:
+            start = time.perf_counter()
+            try:
+                result, error = stage.compute(doc, reader), None
+            except PermanentError as exc:
+                result, error = None, str(exc)
+            except (TransientError, OperationalError):
+                _release(stage, [d.id for d in claimed], database_url)
+                raise
+            except Exception as exc:  # a bug or unforeseen input: fail this document, go on
+                log.exception("stage %s crashed on %s", stage.name, doc.id)
+                error = f"{stage.name} failed unexpectedly: {type(exc).__name__}: {exc}"
+                result = None
+            computed[doc.id] = (result, error, int((time.perf_counter() - start) * 1000))
+    outcomes, onward = _apply(
+        stage,
+        computed,
+        database_url,
+        request_id=request_id,
+        queued_ms=queued_ms,
+        sending=sender is not None,
+    )
     log.info(
         "%s: %s",
         stage.name,
         ", ".join(f"{n} {s}" for s, n in Counter(outcomes.values()).items()) or "nothing to do",
         extra={"stage": stage.name, "ms": sum(ms for _, _, ms in computed.values())},
     )
-    if sender is not None:
+    if sender is not None and onward:
         try:
-            publish_pending(database_url, sender)
+            publish_own(database_url, sender, onward)
         except Exception:  # the relay will publish it
             log.warning("could not publish after %s; the relay will", stage.name)
     return outcomes
 
 
 def _claim(stage: Stage, ids: Sequence[str], database_url: str) -> list[Document]:
+    query = select(Document).where(Document.id.in_(list(ids)), Document.status.in_(stage.accepts))
+    # Most stages' documents already carry the running status (the previous stage set
+    # it): then claiming is a read, and does not queue for SQLite's one write lock.
+    with session_scope(database_url) as session:
+        docs = list(session.scalars(query))
+        if all(doc.status == stage.running_status for doc in docs):
+            session.expunge_all()
+            return docs
     with session_scope(database_url, write=True) as session:
-        docs = session.scalars(
-            select(Document).where(Document.id.in_(list(ids)), Document.status.in_(stage.accepts))
-        ).all()
+        docs = list(session.scalars(query))
         for doc in docs:
             doc.status = stage.running_status
         session.flush()
-        for doc in docs:
-            session.expunge(doc)
-        return list(docs)
+        session.expunge_all()
+        return docs
 
 
 def _release(stage: Stage, ids: list[str], database_url: str) -> None:
@@ -103,7 +117,8 @@ def _apply(
     *,
     request_id: str | None,
     queued_ms: int | None,
-) -> dict[str, str]:
+    sending: bool,
+) -> tuple[dict[str, str], list[OutboxEvent]]:
     outcomes: dict[str, str] = {}
     onward: dict[str, list[str]] = defaultdict(list)
     with session_scope(database_url, write=True) as session:
@@ -148,10 +163,16 @@ def _apply(
                 )
             )
             outcomes[doc.id] = doc.status
-        for task_name, ids in onward.items():
-            event = DocumentBatch(document_ids=list(dict.fromkeys(ids)), request_id=request_id)
-            outbox.enqueue(session, task_name, event)
-    return outcomes
+        events = [
+            outbox.enqueue(
+                session,
+                task_name,
+                DocumentBatch(document_ids=list(dict.fromkeys(ids)), request_id=request_id),
+                sent_after_commit=sending,
+            )
+            for task_name, ids in onward.items()
+        ]
+    return outcomes, events
 
 
 def parse_sent_at(value: str | None) -> datetime | None:

@@ -196,3 +196,57 @@ def test_two_worker_processes_racing_end_with_one_canonical(
     if variant == "near":
         cluster_ids = {cluster for _, cluster in flags.values()}
         assert len(cluster_ids) == 1 and None not in cluster_ids
+
+
+def _prepare(url: str, doc_id: str) -> tuple[Any, Any]:
+    from services.extract.dedupe.core import Thresholds, prepare
+    from services.extract.dedupe.signatures import signature
+
+    with session_scope(url) as s:
+        doc = s.get(Document, doc_id)
+        assert doc is not None
+        sig = signature(doc.text or "", threshold=0.6)
+        return sig, prepare(s, doc_id, sig, Thresholds())
+
+
+@pytest.mark.parametrize("kind", ["near", "fragment"])
+def test_a_copy_decided_after_the_preparation_is_still_found(database_url: str, kind: str) -> None:
+    # Workers compare candidates before taking the decision lock; what another worker
+    # decides in between must be checked under the lock, or both copies stay canonical.
+    full = _policy(7, chars=6000)
+    other = (
+        full.replace("加强", "切实加强", 2)
+        if kind == "near"
+        else full[len(full) // 3 : len(full) // 3 + 900]
+    )
+    late, early = _add(database_url, full), _add(database_url, other)
+    sig, prepared = _prepare(database_url, late)
+    assert prepared.found == ()
+    _dedupe(database_url, early, DocIdentity(None, ()))  # another worker, meanwhile
+    with session_scope(database_url, write=True) as s:
+        doc = s.get(Document, late)
+        assert doc is not None
+        deduplicate(s, doc, identity=LANZHOU, signature=sig, prepared=prepared)
+    expected = {"near": "near_duplicate", "fragment": "contains"}[kind]
+    assert _relations(database_url, late)[early][0] == expected
+
+
+def test_copies_in_one_batch_find_each_other(database_url: str) -> None:
+    from services.extract.dedupe.core import DecisionBatch
+
+    text = _policy(8)
+    ids = [_add(database_url, text.replace("加强", f"加强{'切实' * n}", 1)) for n in range(3)]
+    ids.append(_add(database_url, _policy(9)))  # unrelated
+    prepared = {i: _prepare(database_url, i) for i in ids}  # all before any decision
+    batch = DecisionBatch()
+    with session_scope(database_url, write=True) as s:
+        for doc_id in ids:
+            doc = s.get(Document, doc_id)
+            assert doc is not None
+            sig, prep = prepared[doc_id]
+            deduplicate(s, doc, identity=LANZHOU, signature=sig, prepared=prep, batch=batch)
+    flags = _flags(database_url, *ids)
+    assert len({flags[i][1] for i in ids[:3]}) == 1 and flags[ids[0]][1] is not None
+    assert sum(flags[i][0] for i in ids[:3]) == 1
+    assert flags[ids[3]] == (True, None)
+    assert set(_relations(database_url, ids[2])) == set(ids[:2])

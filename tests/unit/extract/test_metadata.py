@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from bench.metadata_eval import evaluate
-from services.extract.metadata import DOC_TYPES, extract_metadata
+from services.extract.metadata import DOC_TYPES, extract_metadata, identity_fields
 from services.extract.metadata.vocabulary import doc_type_of
 
 DEV = Path(__file__).resolve().parents[2] / "data" / "metadata_dev.jsonl"
@@ -27,6 +27,23 @@ def test_dev_set_precision_and_recall() -> None:
         assert report[f]["precision"] >= 0.95 and report[f]["recall"] >= 0.95, (f, report[f])
     for f in ("issuers", "city", "doc_type", "title"):
         assert report[f]["precision"] >= 0.9 and report[f]["recall"] >= 0.9, (f, report[f])
+
+
+@pytest.mark.parametrize(
+    "user",
+    [
+        None,
+        {"doc_number": "甘政发〔2024〕1号"},
+        {"issuers": "甘肃省人民政府"},
+        {"issuers": ["A", "B"]},
+    ],
+)
+def test_dedupe_identity_is_what_extraction_finds(user: dict[str, Any] | None) -> None:
+    # Dedupe reads only the identity fields, before the extract stage: the two must agree,
+    # or a copy would be merged on one reading and shown with another.
+    for case in _cases():
+        full = extract_metadata(case["text"], user=user)
+        assert identity_fields(case["text"], user=user) == (full["doc_number"], full["issuers"])
 
 
 def test_evidence_spans_point_at_the_source_text() -> None:
