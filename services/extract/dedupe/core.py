@@ -253,8 +253,9 @@ def _verify(
             if jaccard >= thresholds.near:
                 kind, back, sim = "near_duplicate", "near_duplicate", jaccard
         if kind is None and other_id in part_ids:
-            mine_in_other = sig.containment(s.long_shingles, long_other)
-            other_in_mine = sig.containment(long_other, s.long_shingles)
+            both = sig.shared(s.long_shingles, long_other)
+            mine_in_other = both / max(1, s.long_shingles.size)
+            other_in_mine = both / max(1, long_other.size)
             if mine_in_other >= thresholds.containment and s.long_shingles.size <= long_other.size:
                 kind, back, sim = "contained_in", "contains", mine_in_other
             elif other_in_mine >= thresholds.containment and long_other.size < s.long_shingles.size:

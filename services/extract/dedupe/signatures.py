@@ -213,22 +213,16 @@ def containment_sample(long_hashes: np.ndarray) -> list[str]:
     return [f"{h:08x}" for h in long_hashes[long_hashes % SAMPLE_MOD == 0].tolist()]
 
 
-def _shared(a: np.ndarray, b: np.ndarray) -> int:
+def shared(a: np.ndarray, b: np.ndarray) -> int:
+    """How many hashes two sorted unique arrays have in common."""
     return int(np.intersect1d(a, b, assume_unique=True).size)
 
 
 def jaccard(a: np.ndarray, b: np.ndarray) -> float:
     if not a.size or not b.size:
         return 0.0
-    both = _shared(a, b)
+    both = shared(a, b)
     return both / (a.size + b.size - both)
-
-
-def containment(part: np.ndarray, whole: np.ndarray) -> float:
-    """Share of `part`'s shingles found in `whole`."""
-    if not part.size:
-        return 0.0
-    return _shared(part, whole) / part.size
 
 
 class ShingleCache:

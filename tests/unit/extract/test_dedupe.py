@@ -250,3 +250,22 @@ def test_copies_in_one_batch_find_each_other(database_url: str) -> None:
     assert sum(flags[i][0] for i in ids[:3]) == 1
     assert flags[ids[3]] == (True, None)
     assert set(_relations(database_url, ids[2])) == set(ids[:2])
+
+
+def test_stock_passages_shared_by_many_documents_do_not_hide_a_fragments_source(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from services.extract.dedupe import store
+
+    monkeypatch.setattr(store, "COMMON_SAMPLE_DOCS", 3)  # "many", at test scale
+    stock = _policy(20, chars=1500).split("\n", 3)[3]  # a passage every document repeats
+    docs = [_add(database_url, _policy(30 + n, chars=3000) + "\n" + stock) for n in range(5)]
+    for doc_id in docs:
+        _dedupe(database_url, doc_id, DocIdentity(None, ()))
+    source = _policy(33, chars=3000)
+    excerpt = source[1000:1900] + "\n" + stock[:600]
+    fragment = _add(database_url, excerpt)
+    _dedupe(database_url, fragment, DocIdentity(None, ()))
+    relations = _relations(database_url, fragment)
+    assert relations[docs[3]][0] == "contained_in"
+    assert set(relations) == {docs[3]}
