@@ -68,6 +68,7 @@ def index(self: Task, **kwargs: Any) -> dict[str, str]:
             event.document_ids,
             database_url=get_settings().resolved_database_url,
             dictionary_version=dictionary_version(),
+            sent_at=event.sent_at,
         )
         log.info("index: %d document(s)", len(outcomes), extra={"stage": "index"})
         return outcomes

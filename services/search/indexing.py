@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import select
 
@@ -18,12 +19,42 @@ from shared.db import session_scope
 from shared.models import Document, StageRun, Status, utcnow
 from shared.runtime import run_async
 
+# Documents waiting to be indexed that a task takes along with its own: one engine commit
+# (the costly part: a segment written and merged) for whatever is ready, not one per
+# extract batch; their own tasks then find them done. Bounded to keep a commit prompt.
+READY_LIMIT = 256
+
 
 def index_documents(
-    engine: SearchEngine, ids: Sequence[str], *, database_url: str, dictionary_version: str
+    engine: SearchEngine,
+    ids: Sequence[str],
+    *,
+    database_url: str,
+    dictionary_version: str,
+    sent_at: datetime | None = None,
+    take_ready: bool = True,
 ) -> dict[str, str]:
+    """`sent_at`: when the event was sent; a document indexed from a read made after it
+    already reflects what the event announced, and is skipped."""
+    read_at = utcnow()
     with session_scope(database_url) as session:
-        docs = list(session.scalars(select(Document).where(Document.id.in_(list(ids)))))
+        docs = [
+            d
+            for d in session.scalars(select(Document).where(Document.id.in_(list(ids))))
+            if not (
+                sent_at is not None
+                and d.status == Status.INDEXED
+                and d.indexed_at is not None
+                and d.indexed_at >= sent_at
+            )
+        ]
+        if take_ready:
+            docs += session.scalars(
+                select(Document)
+                .where(Document.status == Status.INDEXING, Document.id.not_in(list(ids)))
+                .order_by(Document.received_at)
+                .limit(READY_LIMIT)
+            )
         counts = duplicate_counts(session, docs)
         to_index = [
             to_index_document(
@@ -44,10 +75,14 @@ def index_documents(
         _note_waiting(database_url, [d.id for d in to_index], str(exc))
         raise
     ms = int((time.perf_counter() - start) * 1000)
-    return _mark_indexed(database_url, [d.id for d in to_index], ms=ms, version=dictionary_version)
+    return _mark_indexed(
+        database_url, [d.id for d in to_index], ms=ms, version=dictionary_version, read_at=read_at
+    )
 
 
-def _mark_indexed(database_url: str, ids: list[str], *, ms: int, version: str) -> dict[str, str]:
+def _mark_indexed(
+    database_url: str, ids: list[str], *, ms: int, version: str, read_at: datetime
+) -> dict[str, str]:
     outcomes: dict[str, str] = {}
     per_doc_ms = ms // max(1, len(ids))
     with session_scope(database_url, write=True) as session:
@@ -57,7 +92,7 @@ def _mark_indexed(database_url: str, ids: list[str], *, ms: int, version: str) -
             first_time = doc.status == Status.INDEXING
             doc.status = Status.INDEXED
             clear_waiting_note(doc)
-            doc.indexed_at = utcnow()
+            doc.indexed_at = read_at  # the index holds the document as read then
             doc.dictionary_version = version
             if first_time:
                 session.add(StageRun(document_id=doc.id, stage="index", status="ok", ms=per_doc_ms))

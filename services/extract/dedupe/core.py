@@ -224,7 +224,7 @@ def _verify(
     if not (near_ids or part_ids):
         return []
     rows = session.execute(
-        select(Document.id, Document.meta, Document.content_hash, DedupeSignature.minhash)
+        select(Document.id, Document.content_hash, DedupeSignature.minhash)
         .outerjoin(DedupeSignature, DedupeSignature.document_id == Document.id)
         .where(Document.id.in_(list(near_ids | part_ids)), Document.status != Status.DUPLICATE)
     ).all()
@@ -242,8 +242,8 @@ def _verify(
     compare_near = {r.id for r in rows if r.id in near_ids and estimates.get(r.id, 1.0) >= floor}
     compare = [r for r in rows if r.id in compare_near or r.id in part_ids]
     stored = _stored_shingles(session, [(r.id, r.content_hash) for r in compare])
-    found: list[_Found] = []
-    for other_id, other_meta, _, _ in compare:
+    found: list[tuple[str, str, str, float, bool]] = []
+    for other_id, _, _ in compare:
         short_other, long_other = stored[other_id]
         kind: str | None = None
         back = ""
@@ -266,9 +266,21 @@ def _verify(
             kind, back, sim = "near_duplicate", "near_duplicate", jaccard
         if kind is None:
             continue
-        identity = identity_of(_Meta(other_meta)) if mergeable else None
-        found.append(_Found(other_id, kind, back, sim, identity))
-    return found
+        found.append((other_id, kind, back, sim, mergeable))
+    # Only a pair that may merge needs the other's identity; metadata is the largest JSON
+    # of a row, and decoding it for every candidate was a sixth of the stage.
+    metas = _metas(session, [f[0] for f in found if f[4]])
+    return [
+        _Found(i, kind, back, sim, identity_of(_Meta(metas.get(i))) if mergeable else None)
+        for i, kind, back, sim, mergeable in found
+    ]
+
+
+def _metas(session: Session, ids: list[str]) -> dict[str, Any]:
+    if not ids:
+        return {}
+    rows = session.execute(select(Document.id, Document.meta).where(Document.id.in_(ids)))
+    return dict(rows.all())
 
 
 def _stored_shingles(

@@ -43,11 +43,20 @@ class Applied:
     also_index: list[str] = field(default_factory=list)  # other documents to re-index
 
 
+# Columns no stage's `compute` reads unless it says so in `reads`: the original bytes,
+# the texts before cleaning and the JSON reports. Loading them (and decoding the JSON) for
+# every claim and apply of every stage cost more than some stages' work.
+LARGE_COLUMNS = frozenset(
+    {"original", "raw_text", "text_original_script", "quality", "removed_parts", "http_meta"}
+)
+
+
 class Stage(ABC):
     name: ClassVar[str]
     running_status: ClassVar[Status]
     accepts: ClassVar[frozenset[Status]]
     next_task: ClassVar[str | None]
+    reads: ClassVar[frozenset[str]] = frozenset()  # of LARGE_COLUMNS, what compute needs
 
     @abstractmethod
     def compute(self, doc: Document, reader: Session) -> Any: ...

@@ -27,6 +27,7 @@ class CleanStage(Stage):
     running_status = Status.CLEANING
     accepts = frozenset({Status.RECEIVED, Status.CLEANING})
     next_task = tasks.DEDUPE
+    reads = frozenset({"original"})
 
     def compute(self, doc: Document, reader: Session) -> Cleaned:
         if doc.original is None:

@@ -41,6 +41,7 @@ class FetchStage(Stage):
     running_status = Status.FETCHING
     accepts = frozenset({Status.FETCHING})
     next_task = tasks.CLEAN
+    reads = frozenset({"http_meta"})
 
     def compute(self, doc: Document, reader: Session) -> Fetched:
         if not doc.source_url:

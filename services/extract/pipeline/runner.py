@@ -14,8 +14,10 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import defer
+from sqlalchemy.sql.base import ExecutableOption
 
-from services.extract.pipeline.base import PermanentError, Stage, TransientError
+from services.extract.pipeline.base import LARGE_COLUMNS, PermanentError, Stage, TransientError
 from shared import outbox, tasks
 from shared.db import session_scope
 from shared.events import DocumentBatch
@@ -33,8 +35,12 @@ def run_stage(
     sender: TaskSender | None,
     request_id: str | None = None,
     sent_at: datetime | None = None,
+    hand_on: bool = True,
 ) -> dict[str, str]:
-    """Returns {document_id: outcome} for the documents this run touched."""
+    """Returns {document_id: outcome} for the documents this run touched.
+
+    `hand_on=False`: the caller runs the next stage itself on the same documents, so no
+    event is sent for it (other documents to re-index still are)."""
     claimed = _claim(stage, document_ids, database_url)
     if not claimed:
         return {}
@@ -62,6 +68,7 @@ def run_stage(
         request_id=request_id,
         queued_ms=queued_ms,
         sending=sender is not None,
+        hand_on=hand_on,
     )
     log.info(
         "%s: %s",
@@ -77,8 +84,18 @@ def run_stage(
     return outcomes
 
 
+def _light(*names: str) -> list[ExecutableOption]:
+    """Loader options leaving these columns unloaded until touched."""
+    return [defer(getattr(Document, name)) for name in sorted(names)]
+
+
 def _claim(stage: Stage, ids: Sequence[str], database_url: str) -> list[Document]:
-    query = select(Document).where(Document.id.in_(list(ids)), Document.status.in_(stage.accepts))
+    # The documents are detached for `compute`: what it may read must be loaded now.
+    query = (
+        select(Document)
+        .where(Document.id.in_(list(ids)), Document.status.in_(stage.accepts))
+        .options(*_light(*(LARGE_COLUMNS - stage.reads)))
+    )
     # Most stages' documents already carry the running status (the previous stage set
     # it): then claiming is a read, and does not queue for SQLite's one write lock.
     with session_scope(database_url) as session:
@@ -118,11 +135,16 @@ def _apply(
     request_id: str | None,
     queued_ms: int | None,
     sending: bool,
+    hand_on: bool,
 ) -> tuple[dict[str, str], list[OutboxEvent]]:
     outcomes: dict[str, str] = {}
     onward: dict[str, list[str]] = defaultdict(list)
     with session_scope(database_url, write=True) as session:
-        docs = session.scalars(select(Document).where(Document.id.in_(list(computed)))).all()
+        # Applying writes the large columns but reads none of them (a deferred column
+        # that is touched loads then, in this session).
+        docs = session.scalars(
+            select(Document).where(Document.id.in_(list(computed))).options(*_light(*LARGE_COLUMNS))
+        ).all()
         for doc in docs:
             if doc.status != stage.running_status:
                 continue  # deleted, or taken over by a retry: not ours any more
@@ -144,7 +166,8 @@ def _apply(
                 else:
                     doc.status = applied.status
                     detail = applied.detail
-                    if stage.next_task and applied.status not in (Status.DUPLICATE, Status.FAILED):
+                    moves_on = applied.status not in (Status.DUPLICATE, Status.FAILED)
+                    if stage.next_task and hand_on and moves_on:
                         onward[stage.next_task].append(doc.id)
                     if applied.also_index:
                         onward[tasks.INDEX].extend(applied.also_index)
