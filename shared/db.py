@@ -8,13 +8,15 @@ PostgreSQL gets one pooled engine per process.
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -39,9 +41,66 @@ def make_engine(url: str, *, immediate: bool = False) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _sqlite_begin(conn: Any) -> None:
+        if immediate:
+            _write_turn(conn, url).acquire()
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
+    if immediate:
+
+        @event.listens_for(engine, "checkin")
+        def _sqlite_end(_dbapi_conn: Any, record: Any) -> None:
+            # Back in the pool: committed or rolled back, SQLite's lock is free.
+            turn = record.info.get("write_turn")
+            if turn is not None:
+                turn.release()
+
     return engine
+
+
+class _WriteTurn:
+    """Waiting for SQLite's write lock in the kernel (`flock` on a file beside the
+    database), one per connection.
+
+    SQLite's busy handler sleeps 1, 2, 5 … then 100 ms between tries, so a waiting API
+    request kept losing the lock to workers taking it again between its naps (ingest
+    p99 ~1 s at 100 requests/s during a bulk load); a process blocked in `flock` is woken
+    when the holder lets go. SQLite's lock still guards the data: this only orders the
+    waiters, and a writer that does not take it (another tool) is waited for as before."""
+
+    def __init__(self, path: str) -> None:
+        self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        self._held = False
+
+    def acquire(self) -> None:
+        if not self._held:
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            self._held = True
+
+    def release(self) -> None:
+        if self._held:
+            self._held = False
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+
+class _NoTurn(_WriteTurn):
+    def __init__(self) -> None:
+        self._held = False
+
+    def acquire(self) -> None:
+        pass
+
+    def release(self) -> None:
+        pass
+
+
+def _write_turn(conn: Any, url: str) -> _WriteTurn:
+    info = conn.connection.info  # the pool entry's: lives as long as the DBAPI connection
+    turn = info.get("write_turn")
+    if turn is None:
+        database = make_url(url).database or ""
+        in_memory = database in ("", ":memory:") or database.startswith("file::memory:")
+        turn = info["write_turn"] = _NoTurn() if in_memory else _WriteTurn(f"{database}.turn")
+    return cast(_WriteTurn, turn)
 
 
 _ENGINES: dict[tuple[str, bool], Engine] = {}

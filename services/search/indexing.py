@@ -23,6 +23,7 @@ from shared.runtime import run_async
 # (the costly part: a segment written and merged) for whatever is ready, not one per
 # extract batch; their own tasks then find them done. Bounded to keep a commit prompt.
 READY_LIMIT = 256
+MARK_SLICE = 32
 
 
 def index_documents(
@@ -85,18 +86,23 @@ def _mark_indexed(
 ) -> dict[str, str]:
     outcomes: dict[str, str] = {}
     per_doc_ms = ms // max(1, len(ids))
-    with session_scope(database_url, write=True) as session:
-        for doc in session.scalars(select(Document).where(Document.id.in_(ids))):
-            if doc.status not in INDEXABLE:
-                continue  # deleted or reset meanwhile
-            first_time = doc.status == Status.INDEXING
-            doc.status = Status.INDEXED
-            clear_waiting_note(doc)
-            doc.indexed_at = read_at  # the index holds the document as read then
-            doc.dictionary_version = version
-            if first_time:
-                session.add(StageRun(document_id=doc.id, stage="index", status="ok", ms=per_doc_ms))
-            outcomes[doc.id] = doc.status
+    # In slices: on SQLite an ingest request waits for the one write lock meanwhile.
+    for start in range(0, len(ids), MARK_SLICE):
+        with session_scope(database_url, write=True) as session:
+            chunk = ids[start : start + MARK_SLICE]
+            for doc in session.scalars(select(Document).where(Document.id.in_(chunk))):
+                if doc.status not in INDEXABLE:
+                    continue  # deleted or reset meanwhile
+                first_time = doc.status == Status.INDEXING
+                doc.status = Status.INDEXED
+                clear_waiting_note(doc)
+                doc.indexed_at = read_at  # the index holds the document as read then
+                doc.dictionary_version = version
+                if first_time:
+                    session.add(
+                        StageRun(document_id=doc.id, stage="index", status="ok", ms=per_doc_ms)
+                    )
+                outcomes[doc.id] = doc.status
     return outcomes
 
 

@@ -77,8 +77,9 @@ def prepare(session: Session, doc_id: str, s: sig.Signature, thresholds: Thresho
 
 
 class DecisionBatch:
-    """Decisions made one after another in one transaction holding the decision lock (a
-    stage's batch): the signatures decided since the batch's watermark are read once."""
+    """A stage's batch of decisions, made one after another under the decision lock
+    (committed in slices): the signatures decided since the batch's watermark are read
+    once, then only what is newer."""
 
     def __init__(self) -> None:
         self._recent: store.RecentSignatures | None = None
@@ -86,6 +87,8 @@ class DecisionBatch:
     def recent(self, session: Session, since: int) -> store.RecentSignatures:
         if self._recent is None or since < self._recent.since:
             self._recent = store.RecentSignatures(session, since)
+        else:
+            self._recent.catch_up(session)  # the lock may have been let go in between
         return self._recent
 
 

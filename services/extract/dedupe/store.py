@@ -105,6 +105,10 @@ def still_indexed(session: Session, ids: Iterable[str], *, upto: int) -> set[str
 # 1.3 ms a document at 1,000 generated documents). Ignoring such samples, as plagiarism
 # detectors ignore common fingerprints, leaves a fragment its distinctive ones.
 COMMON_SAMPLE_DOCS = 100
+# Samples found common, remembered by the process per database: counting their postings
+# again was most of what remained of the search. Common stays common (documents are
+# rarely deleted).
+_KNOWN_COMMON: dict[str, set[str]] = {}
 
 
 @lru_cache(maxsize=16)
@@ -132,15 +136,19 @@ def containment_candidates(
     if not samples:
         return set()
     connection = session.connection()
-    common = set(
-        connection.scalars(
+    known = _KNOWN_COMMON.setdefault(str(connection.engine.url), set())
+    unknown = [x for x in samples if x not in known]
+    if unknown:
+        newly = connection.scalars(
             select(BUCKETS.c.bucket)
-            .where(BUCKETS.c.band == SAMPLE_BAND, BUCKETS.c.bucket.in_(samples))
+            .where(BUCKETS.c.band == SAMPLE_BAND, BUCKETS.c.bucket.in_(unknown))
             .group_by(BUCKETS.c.bucket)
             .having(func.count() > COMMON_SAMPLE_DOCS)
-        )
-    )
-    informative = [x for x in samples if x not in common]
+        ).all()
+        if len(known) < 200_000:  # ~12 MB at most
+            known.update(newly)
+        unknown = [x for x in unknown if x not in set(newly)]
+    informative = unknown
     if not informative:
         return set()
     shared: dict[str, int] = dict(
@@ -194,10 +202,16 @@ class RecentSignatures:
 
     def __init__(self, session: Session, since: int) -> None:
         self.since = since
+        self._high = since  # the newest decision known
         self._buckets: dict[tuple[int, str], set[str]] = defaultdict(set)
         self._keys: dict[str, list[tuple[int, str]]] = defaultdict(list)
         self._seq: dict[str, int] = {}
         self._sizes: dict[str, int] = {}
+        self.catch_up(session)
+
+    def catch_up(self, session: Session) -> None:
+        """Read what was decided since the newest decision known: the batch's decisions
+        are committed in slices, and others may decide between two slices."""
         rows = session.connection().execute(
             select(
                 BUCKETS.c.band,
@@ -207,11 +221,17 @@ class RecentSignatures:
                 SIGNATURES.c.shingle_count,
             )
             .join(SIGNATURES, SIGNATURES.c.document_id == BUCKETS.c.document_id)
-            .where(SIGNATURES.c.seq > since)
+            .where(SIGNATURES.c.seq > self._high)
         )
+        fresh: dict[str, list[tuple[int, str]]] = defaultdict(list)
         for band, bucket, doc_id, seq, size in rows:
-            self._put(doc_id, (band, bucket))
+            fresh[doc_id].append((band, bucket))
             self._seq[doc_id], self._sizes[doc_id] = seq, size
+            self._high = max(self._high, seq)
+        for doc_id, keys in fresh.items():
+            self._drop(doc_id)
+            for key in keys:
+                self._put(doc_id, key)
 
     def _put(self, doc_id: str, key: tuple[int, str]) -> None:
         self._buckets[key].add(doc_id)
@@ -221,14 +241,18 @@ class RecentSignatures:
         self, doc_id: str, seq: int, band_keys: list[tuple[int, str]], samples: list[str]
     ) -> None:
         """Record a decision just written (replacing what an earlier run of it wrote)."""
-        for key in self._keys.pop(doc_id, []):
-            self._buckets[key].discard(doc_id)
+        self._drop(doc_id)
         for key in band_keys:
             self._put(doc_id, key)
         unique = set(samples)
         for sample in unique:
             self._put(doc_id, (SAMPLE_BAND, sample))
         self._seq[doc_id], self._sizes[doc_id] = seq, len(unique)
+        self._high = max(self._high, seq)
+
+    def _drop(self, doc_id: str) -> None:
+        for key in self._keys.pop(doc_id, []):
+            self._buckets[key].discard(doc_id)
 
     def _after(self, doc_ids: Iterable[str], exclude: str, since: int) -> Iterator[str]:
         return (d for d in doc_ids if d != exclude and self._seq[d] > since)

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import defer
+from sqlalchemy.orm import Session, defer
 from sqlalchemy.sql.base import ExecutableOption
 
 from services.extract.pipeline.base import LARGE_COLUMNS, PermanentError, Stage, TransientError
@@ -127,6 +127,14 @@ def _release(stage: Stage, ids: list[str], database_url: str) -> None:
                 )
 
 
+# Applying is done in short write transactions: on SQLite every writer, an ingest request
+# too, waits for the one write lock, so the longest transaction is the floor of their
+# latency (a 32-document dedupe batch held it ~80 ms). A slice ends after this many
+# documents or this long, whichever comes first.
+SLICE_DOCS = 8
+SLICE_SECONDS = 0.010
+
+
 def _apply(
     stage: Stage,
     computed: dict[str, tuple[object | None, str | None, int]],
@@ -138,64 +146,90 @@ def _apply(
     hand_on: bool,
 ) -> tuple[dict[str, str], list[OutboxEvent]]:
     outcomes: dict[str, str] = {}
-    onward: dict[str, list[str]] = defaultdict(list)
-    with session_scope(database_url, write=True) as session:
-        # Applying writes the large columns but reads none of them (a deferred column
-        # that is touched loads then, in this session).
-        docs = session.scalars(
-            select(Document).where(Document.id.in_(list(computed))).options(*_light(*LARGE_COLUMNS))
-        ).all()
-        for doc in docs:
-            if doc.status != stage.running_status:
-                continue  # deleted, or taken over by a retry: not ours any more
-            result, error, ms = computed[doc.id]
-            detail = None
-            if error is None:
-                try:
-                    # A savepoint: a crash in one document's apply must not poison the
-                    # others' writes in this transaction.
-                    with session.begin_nested():
-                        applied = stage.apply(session, doc, result)
-                except PermanentError as exc:
-                    error = str(exc)
-                except OperationalError:
-                    raise  # the database is unwell: retry the whole task later
-                except Exception as exc:  # a bug or unforeseen input: fail it, visibly
-                    log.exception("stage %s apply crashed on %s", stage.name, doc.id)
-                    error = f"{stage.name} failed unexpectedly: {type(exc).__name__}: {exc}"
-                else:
-                    doc.status = applied.status
-                    detail = applied.detail
-                    moves_on = applied.status not in (Status.DUPLICATE, Status.FAILED)
-                    if stage.next_task and hand_on and moves_on:
-                        onward[stage.next_task].append(doc.id)
-                    if applied.also_index:
-                        onward[tasks.INDEX].extend(applied.also_index)
-            if error is not None:
-                doc.status = Status.FAILED
-                doc.error = error
-                doc.failed_stage = stage.name
-            session.add(
-                StageRun(
-                    document_id=doc.id,
-                    stage=stage.name,
-                    status="failed" if error else "ok",
-                    ms=ms,
-                    queued_ms=queued_ms,
-                    detail=error or detail,
+    events: list[OutboxEvent] = []
+    remaining = list(computed)
+    while remaining:
+        applied_ids: list[str] = []
+        onward: dict[str, list[str]] = defaultdict(list)
+        with session_scope(database_url, write=True) as session:
+            began = time.perf_counter()
+            # Applying writes the large columns but reads none of them (a deferred column
+            # that is touched loads then, in this session).
+            docs = {
+                d.id: d
+                for d in session.scalars(
+                    select(Document)
+                    .where(Document.id.in_(remaining[:SLICE_DOCS]))
+                    .options(*_light(*LARGE_COLUMNS))
                 )
-            )
-            outcomes[doc.id] = doc.status
-        events = [
-            outbox.enqueue(
-                session,
-                task_name,
-                DocumentBatch(document_ids=list(dict.fromkeys(ids)), request_id=request_id),
-                sent_after_commit=sending,
-            )
-            for task_name, ids in onward.items()
-        ]
+            }
+            for doc_id in remaining[:SLICE_DOCS]:
+                applied_ids.append(doc_id)
+                doc = docs.get(doc_id)
+                if doc is None or doc.status != stage.running_status:
+                    continue  # deleted, or taken over by a retry: not ours any more
+                status = _apply_one(stage, session, doc, computed[doc_id], queued_ms, onward)
+                outcomes[doc_id] = status
+                if stage.next_task and hand_on and status not in (Status.DUPLICATE, Status.FAILED):
+                    onward[stage.next_task].append(doc_id)
+                if time.perf_counter() - began > SLICE_SECONDS:
+                    break
+            events += [
+                outbox.enqueue(
+                    session,
+                    task_name,
+                    DocumentBatch(document_ids=list(dict.fromkeys(ids)), request_id=request_id),
+                    sent_after_commit=sending,
+                )
+                for task_name, ids in onward.items()
+            ]
+        remaining = remaining[len(applied_ids) :]
     return outcomes, events
+
+
+def _apply_one(
+    stage: Stage,
+    session: Session,
+    doc: Document,
+    computed: tuple[object | None, str | None, int],
+    queued_ms: int | None,
+    onward: dict[str, list[str]],
+) -> str:
+    result, error, ms = computed
+    detail = None
+    if error is None:
+        try:
+            # A savepoint: a crash in one document's apply must not poison the others'
+            # writes in this transaction.
+            with session.begin_nested():
+                applied = stage.apply(session, doc, result)
+        except PermanentError as exc:
+            error = str(exc)
+        except OperationalError:
+            raise  # the database is unwell: retry the whole task later
+        except Exception as exc:  # a bug or unforeseen input: fail it, visibly
+            log.exception("stage %s apply crashed on %s", stage.name, doc.id)
+            error = f"{stage.name} failed unexpectedly: {type(exc).__name__}: {exc}"
+        else:
+            doc.status = applied.status
+            detail = applied.detail
+            if applied.also_index:
+                onward[tasks.INDEX].extend(applied.also_index)
+    if error is not None:
+        doc.status = Status.FAILED
+        doc.error = error
+        doc.failed_stage = stage.name
+    session.add(
+        StageRun(
+            document_id=doc.id,
+            stage=stage.name,
+            status="failed" if error else "ok",
+            ms=ms,
+            queued_ms=queued_ms,
+            detail=error or detail,
+        )
+    )
+    return str(doc.status)
 
 
 def parse_sent_at(value: str | None) -> datetime | None:

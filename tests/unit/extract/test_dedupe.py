@@ -258,6 +258,7 @@ def test_stock_passages_shared_by_many_documents_do_not_hide_a_fragments_source(
     from services.extract.dedupe import store
 
     monkeypatch.setattr(store, "COMMON_SAMPLE_DOCS", 3)  # "many", at test scale
+    monkeypatch.setattr(store, "_KNOWN_COMMON", {})
     stock = _policy(20, chars=1500).split("\n", 3)[3]  # a passage every document repeats
     docs = [_add(database_url, _policy(30 + n, chars=3000) + "\n" + stock) for n in range(5)]
     for doc_id in docs:
@@ -269,3 +270,27 @@ def test_stock_passages_shared_by_many_documents_do_not_hide_a_fragments_source(
     relations = _relations(database_url, fragment)
     assert relations[docs[3]][0] == "contained_in"
     assert set(relations) == {docs[3]}
+
+
+def test_a_batch_committed_in_slices_sees_what_others_decided_in_between(
+    database_url: str,
+) -> None:
+    from services.extract.dedupe.core import DecisionBatch
+
+    text = _policy(10)
+    first, mine = _add(database_url, _policy(11)), _add(database_url, text)
+    theirs = _add(database_url, text.replace("加强", "切实加强", 1))
+    prepared = {i: _prepare(database_url, i) for i in (first, mine)}
+    batch = DecisionBatch()
+
+    def decide(doc_id: str) -> None:
+        with session_scope(database_url, write=True) as s:  # one slice
+            doc = s.get(Document, doc_id)
+            assert doc is not None
+            sig, prep = prepared[doc_id]
+            deduplicate(s, doc, identity=LANZHOU, signature=sig, prepared=prep, batch=batch)
+
+    decide(first)
+    _dedupe(database_url, theirs)  # another worker, between two slices
+    decide(mine)
+    assert _relations(database_url, mine)[theirs][0] == "near_duplicate"
