@@ -47,14 +47,22 @@ def stage_ceiling(docs: list[GeneratedDoc], *, cores: int = 2) -> dict[str, Any]
 
 
 def _dedupe_ms(cleaned: list[Any], metas: list[dict[str, Any]]) -> float:
-    """The real dedupe stage against a real (SQLite) database, one write transaction each."""
+    """The dedupe stage's functions as the pipeline runs them, against a real (SQLite)
+    database: signature and candidate comparison per document (no lock), then the
+    decisions of each batch in the pipeline's slices of write transactions."""
     import time
 
     from services.extract.dedupe import DocIdentity, deduplicate
+    from services.extract.dedupe.core import DecisionBatch, Thresholds, prepare
+    from services.extract.dedupe.signatures import signature
+    from services.extract.pipeline.runner import SLICE_DOCS
     from shared.db import dispose_all, session_scope
     from shared.migrate import upgrade
     from shared.models import Document, Status
+    from shared.settings import get_settings
 
+    batch_size = get_settings().batch_event_size
+    thresholds = Thresholds()
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'bench.db'}"
         upgrade(url)
@@ -67,15 +75,33 @@ def _dedupe_ms(cleaned: list[Any], metas: list[dict[str, Any]]) -> float:
                 session.add(doc)
                 session.flush()
                 ids.append(doc.id)
+        identities = [
+            DocIdentity(doc_number=m.get("doc_number"), issuers=tuple(m.get("issuers") or ()))
+            for m in metas
+        ]
         start = time.perf_counter()
-        for doc_id, meta in zip(ids, metas, strict=True):
-            identity = DocIdentity(
-                doc_number=meta.get("doc_number"), issuers=tuple(meta.get("issuers") or ())
-            )
-            with session_scope(url, write=True) as session:
-                doc = session.get(Document, doc_id)
-                assert doc is not None
-                deduplicate(session, doc, identity=identity)
+        for b in range(0, len(ids), batch_size):
+            batch_ids = ids[b : b + batch_size]
+            prepared = {}
+            with session_scope(url) as reader:
+                for doc_id, c in zip(batch_ids, cleaned[b : b + batch_size], strict=True):
+                    sig = signature(c.text, threshold=thresholds.lowest)
+                    prepared[doc_id] = (sig, prepare(reader, doc_id, sig, thresholds))
+            decisions = DecisionBatch()
+            for s in range(0, len(batch_ids), SLICE_DOCS):
+                with session_scope(url, write=True) as session:
+                    for i, doc_id in enumerate(batch_ids[s : s + SLICE_DOCS], start=b + s):
+                        stored = session.get(Document, doc_id)
+                        assert stored is not None
+                        sig, prep = prepared[doc_id]
+                        deduplicate(
+                            session,
+                            stored,
+                            identity=identities[i],
+                            signature=sig,
+                            prepared=prep,
+                            batch=decisions,
+                        )
         elapsed = (time.perf_counter() - start) * 1000 / len(ids)
         dispose_all()
         return elapsed
