@@ -12,7 +12,9 @@ A stage takes document ids and moves each document one step along the pipeline:
   task is retried later).
 - `apply(session, doc, result)`: writes the result inside a short write transaction and
   returns the status the document moves to.
-- `next_task`: the task that the documents which moved on are handed to (via the outbox).
+- `next_task`: the task that the documents which moved on are handed to (via the outbox),
+  unless the task runs the next stage itself (`tasks.py` chains clean → dedupe → extract).
+- `reads`: which of `LARGE_COLUMNS` `compute` needs loaded.
 
 Adding a stage is adding a module with one `Stage` subclass and a task in `tasks.py`.
 """

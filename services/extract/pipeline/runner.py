@@ -1,7 +1,8 @@
 """Run one stage over a batch of documents: claim, compute, apply, hand on.
 
-Three short transactions per batch: claim (status → running), then the CPU work with no
-lock held, then apply + history + the outbox event for the next stage, committed together.
+Claim (status → running; a read when the previous stage already set it), then the CPU
+work with no lock held, then apply + history + the outbox event for the next stage in
+short write transactions (slices), then the event is sent.
 """
 
 from __future__ import annotations
