@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import BindParameter
 
 from services.extract.dedupe import signatures as sig
 from services.extract.dedupe import store
@@ -18,6 +19,15 @@ from shared.models.base import new_id
 from shared.models.dedupe import DedupeSignature
 
 INDEXABLE = (Status.INDEXING, Status.INDEXED)
+# Built once (see store.py): a decision runs these for every document.
+_IDS: BindParameter[list[str]] = bindparam("ids", expanding=True)
+_CANDIDATES = (
+    select(Document.id, Document.content_hash, DedupeSignature.minhash)
+    .outerjoin(DedupeSignature, DedupeSignature.document_id == Document.id)
+    .where(Document.id.in_(_IDS), Document.status != Status.DUPLICATE)
+)
+_METAS = select(Document.id, Document.meta).where(Document.id.in_(_IDS))
+_TEXTS = select(Document.id, Document.content_hash, Document.text).where(Document.id.in_(_IDS))
 
 
 @dataclass(frozen=True)
@@ -226,11 +236,7 @@ def _verify(
     shown on both, never merged."""
     if not (near_ids or part_ids):
         return []
-    rows = session.execute(
-        select(Document.id, Document.content_hash, DedupeSignature.minhash)
-        .outerjoin(DedupeSignature, DedupeSignature.document_id == Document.id)
-        .where(Document.id.in_(list(near_ids | part_ids)), Document.status != Status.DUPLICATE)
-    ).all()
+    rows = session.execute(_CANDIDATES, {"ids": list(near_ids | part_ids)}).all()
     # Same-topic documents share stock phrases and often share a band: the estimate from
     # the stored signatures drops them without reading their text.
     floor = thresholds.lowest - sig.ESTIMATE_MARGIN
@@ -282,8 +288,7 @@ def _verify(
 def _metas(session: Session, ids: list[str]) -> dict[str, Any]:
     if not ids:
         return {}
-    rows = session.execute(select(Document.id, Document.meta).where(Document.id.in_(ids)))
-    return dict(rows.all())
+    return dict(session.execute(_METAS, {"ids": ids}).all())
 
 
 def _stored_shingles(
@@ -301,11 +306,7 @@ def _stored_shingles(
         else:
             out[doc_id] = (short, long)
     if missing:
-        rows = session.execute(
-            select(Document.id, Document.content_hash, Document.text).where(
-                Document.id.in_(missing)
-            )
-        )
+        rows = session.execute(_TEXTS, {"ids": missing})
         for doc_id, content_hash, text in rows:
             short = sig.shingle_hashes(text or "", sig.SHINGLE)
             long = sig.shingle_hashes(text or "", sig.CONTAINMENT_SHINGLE)
