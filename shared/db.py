@@ -69,32 +69,22 @@ class _WriteTurn:
     request kept losing the lock to workers taking it again between its naps (ingest
     p99 ~1 s at 100 requests/s during a bulk load); a process blocked in `flock` is woken
     when the holder lets go. SQLite's lock still guards the data: this only orders the
-    waiters, and a writer that does not take it (another tool) is waited for as before."""
+    waiters, and a writer that does not take it (another tool) is waited for as before.
+    `path=None` (an in-memory database, one process): nothing to order."""
 
-    def __init__(self, path: str) -> None:
-        self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    def __init__(self, path: str | None) -> None:
+        self._fd = None if path is None else os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         self._held = False
 
     def acquire(self) -> None:
-        if not self._held:
+        if self._fd is not None and not self._held:
             fcntl.flock(self._fd, fcntl.LOCK_EX)
             self._held = True
 
     def release(self) -> None:
-        if self._held:
+        if self._fd is not None and self._held:
             self._held = False
             fcntl.flock(self._fd, fcntl.LOCK_UN)
-
-
-class _NoTurn(_WriteTurn):
-    def __init__(self) -> None:
-        self._held = False
-
-    def acquire(self) -> None:
-        pass
-
-    def release(self) -> None:
-        pass
 
 
 def _write_turn(conn: Any, url: str) -> _WriteTurn:
@@ -103,7 +93,7 @@ def _write_turn(conn: Any, url: str) -> _WriteTurn:
     if turn is None:
         database = make_url(url).database or ""
         in_memory = database in ("", ":memory:") or database.startswith("file::memory:")
-        turn = info["write_turn"] = _NoTurn() if in_memory else _WriteTurn(f"{database}.turn")
+        turn = info["write_turn"] = _WriteTurn(None if in_memory else f"{database}.turn")
     return cast(_WriteTurn, turn)
 
 

@@ -33,7 +33,6 @@ def index_documents(
     database_url: str,
     dictionary_version: str,
     sent_at: datetime | None = None,
-    take_ready: bool = True,
 ) -> dict[str, str]:
     """`sent_at`: when the event was sent; a document indexed from a read made after it
     already reflects what the event announced, and is skipped."""
@@ -49,13 +48,12 @@ def index_documents(
                 and d.indexed_at >= sent_at
             )
         ]
-        if take_ready:
-            docs += session.scalars(
-                select(Document)
-                .where(Document.status == Status.INDEXING, Document.id.not_in(list(ids)))
-                .order_by(Document.received_at)
-                .limit(READY_LIMIT)
-            )
+        docs += session.scalars(
+            select(Document)
+            .where(Document.status == Status.INDEXING, Document.id.not_in(list(ids)))
+            .order_by(Document.received_at)
+            .limit(READY_LIMIT)
+        )
         counts = duplicate_counts(session, docs)
         to_index = [
             to_index_document(

@@ -36,9 +36,7 @@ _STILL = select(SIGNATURES.c.document_id).where(
 )
 _SAMPLE_COUNTS = (
     select(BUCKETS.c.bucket)
-    .where(
-        BUCKETS.c.band == SAMPLE_BAND, BUCKETS.c.bucket.in_(bindparam("samples", expanding=True))
-    )
+    .where(BUCKETS.c.band == SAMPLE_BAND, BUCKETS.c.bucket.in_(_SAMPLES))
     .group_by(BUCKETS.c.bucket)
     .having(func.count() > bindparam("common"))
 )
@@ -55,6 +53,17 @@ _SHARED_SAMPLES = (
 )
 _SAMPLE_SIZES = select(SIGNATURES.c.document_id, SIGNATURES.c.shingle_count).where(
     SIGNATURES.c.document_id.in_(_IDS)
+)
+_DECIDED_AFTER = (
+    select(
+        BUCKETS.c.band,
+        BUCKETS.c.bucket,
+        BUCKETS.c.document_id,
+        SIGNATURES.c.seq,
+        SIGNATURES.c.shingle_count,
+    )
+    .join(SIGNATURES, SIGNATURES.c.document_id == BUCKETS.c.document_id)
+    .where(SIGNATURES.c.seq > bindparam("high"))
 )
 _FORGET = [
     *(delete(t).where(t.c.document_id == _ID) for t in (HASHES, SIGNATURES, BUCKETS)),
@@ -180,10 +189,11 @@ def containment_candidates(
         newly = connection.scalars(
             _SAMPLE_COUNTS, {"samples": unknown, "common": COMMON_SAMPLE_DOCS}
         ).all()
+        common = set(newly)
         if len(known) < 200_000:  # ~12 MB at most
-            known.update(newly)
-        unknown = [x for x in unknown if x not in set(newly)]
-    informative = unknown
+            known.update(common)
+        unknown = [x for x in unknown if x not in common]
+    informative = unknown  # the samples not known to be stock phrases
     if not informative:
         return set()
     shared: dict[str, int] = dict(
@@ -236,17 +246,7 @@ class RecentSignatures:
     def catch_up(self, session: Session) -> None:
         """Read what was decided since the newest decision known: the batch's decisions
         are committed in slices, and others may decide between two slices."""
-        rows = session.connection().execute(
-            select(
-                BUCKETS.c.band,
-                BUCKETS.c.bucket,
-                BUCKETS.c.document_id,
-                SIGNATURES.c.seq,
-                SIGNATURES.c.shingle_count,
-            )
-            .join(SIGNATURES, SIGNATURES.c.document_id == BUCKETS.c.document_id)
-            .where(SIGNATURES.c.seq > self._high)
-        )
+        rows = session.connection().execute(_DECIDED_AFTER, {"high": self._high})
         fresh: dict[str, list[tuple[int, str]]] = defaultdict(list)
         for band, bucket, doc_id, seq, size in rows:
             fresh[doc_id].append((band, bucket))

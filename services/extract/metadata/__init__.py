@@ -109,12 +109,7 @@ def extract_metadata(
         if n is not own and n.cited_title
     ][:50]
     if issuers and issuers.value:
-        found(
-            "issuers",
-            list(dict.fromkeys(cast(list[str], issuers.value))),
-            issuers.start,
-            issuers.end,
-        )
+        found("issuers", head.issuer_names, issuers.start, issuers.end)
     sig_date = head.signed
     if sig_date:
         found("date", sig_date.value, sig_date.start, sig_date.end)
@@ -141,6 +136,12 @@ class _Header:
     issuers: header.Found | None
     signed: header.Found | None
 
+    @property
+    def issuer_names(self) -> list[str]:
+        if not (self.issuers and self.issuers.value):
+            return []
+        return list(dict.fromkeys(cast(list[str], self.issuers.value)))
+
 
 def _header(text: str) -> _Header:
     title = header.find_title(text)
@@ -162,18 +163,14 @@ def identity_fields(
     """(发文字号, issuers) as `extract_metadata` finds them, without the rest (keywords,
     outline, targets: most of its cost): what dedupe needs before the extract stage."""
     head = _header(text)
-    number = head.own_number.number if head.own_number else None
-    issuers = (
-        list(dict.fromkeys(cast(list[str], head.issuers.value)))
-        if head.issuers and head.issuers.value
-        else []
-    )
-    user = user or {}
-    if user.get("doc_number"):
-        number = str(user["doc_number"])
-    if user_issuers := user.get("issuers"):
-        issuers = [user_issuers] if isinstance(user_issuers, str) else list(user_issuers)
-    return number, issuers
+    meta: dict[str, Any] = {
+        "doc_number": head.own_number.number if head.own_number else None,
+        "issuers": head.issuer_names,
+        "evidence": {},
+    }
+    # The submitter's values win, exactly as in `extract_metadata`.
+    _apply_user(meta, {k: v for k, v in (user or {}).items() if k in ("doc_number", "issuers")})
+    return meta["doc_number"], meta["issuers"]
 
 
 def _published(meta: dict[str, Any], text: str, html_meta: dict[str, str] | None) -> None:
