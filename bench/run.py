@@ -135,6 +135,11 @@ def main(*, docs: int = 2000, quick: bool = False) -> int:
     print(f"== search over HTTP at {sizes} documents (index built through the engine)")
     with tempfile.TemporaryDirectory(prefix="bench-search-") as tmp:
         report["search"] = search_benchmark(sizes, Path(tmp))
+    shared = report["search"]["queries_sharing_facets_with_an_earlier_one"]
+    print(
+        f"  {report['search']['queries']} queries, {shared} of them sharing facet counts with an"
+        " earlier one (another page or order); each level in a fresh process"
+    )
     for size in sizes:
         row = report["search"][str(size)]
         for c in ("c1", "c8"):

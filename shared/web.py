@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI, Response
 from fastapi.middleware.cors import CORSMiddleware
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -91,6 +91,57 @@ class HttpMetrics:
         self.service = service
 
 
+class RequestContextMiddleware:
+    """Request id (from `x-request-id` or new), per-route metrics and the access log.
+
+    Plain ASGI: Starlette's `BaseHTTPMiddleware` (`@app.middleware`) runs every request
+    through a task group and memory streams, about a tenth of a search's CPU at 100k
+    documents."""
+
+    def __init__(self, app: ASGIApp, *, metrics: HttpMetrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        header = next((v for k, v in scope["headers"] if k == b"x-request-id"), None)
+        rid = header.decode("latin-1") if header else uuid.uuid4().hex
+        token = request_id_var.set(rid)
+        start = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = [(k, v) for k, v in message.get("headers", []) if k != b"x-request-id"]
+                message = {**message, "headers": [*headers, (b"x-request-id", rid.encode())]}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            self._record(scope, status, time.perf_counter() - start)  # logged with the id
+            request_id_var.reset(token)
+
+    def _record(self, scope: Scope, status: int, elapsed: float) -> None:
+        m = self.metrics
+        method = scope["method"]
+        path = getattr(scope.get("route"), "path", "unmatched")
+        m.requests.labels(m.service, method, path, str(status)).inc()
+        m.latency.labels(m.service, method, path).observe(elapsed)
+        if path not in QUIET_PATHS:  # probes and scrapes would drown the access log
+            access_log.info(
+                "%s %s %s",
+                method,
+                scope["path"],
+                status,
+                extra={"path": path, "status_code": status, "ms": elapsed * 1000},
+            )
+
+
 def install_common(
     app: FastAPI,
     *,
@@ -103,33 +154,7 @@ def install_common(
     """Request ids, metrics, CORS, body limit and /healthz, /readyz, /metrics."""
     metrics = HttpMetrics(service, registry)
 
-    @app.middleware("http")
-    async def _request_context(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        rid = request.headers.get("x-request-id") or uuid.uuid4().hex
-        token = request_id_var.set(rid)
-        start = time.perf_counter()
-        try:
-            response = await call_next(request)
-            route = request.scope.get("route")
-            path = getattr(route, "path", "unmatched")
-            elapsed = time.perf_counter() - start
-            metrics.requests.labels(service, request.method, path, str(response.status_code)).inc()
-            metrics.latency.labels(service, request.method, path).observe(elapsed)
-            if path not in QUIET_PATHS:  # probes and scrapes would drown the access log
-                access_log.info(
-                    "%s %s %s",
-                    request.method,
-                    request.url.path,
-                    response.status_code,
-                    extra={"path": path, "status_code": response.status_code, "ms": elapsed * 1000},
-                )
-        finally:
-            request_id_var.reset(token)
-        response.headers["x-request-id"] = rid
-        return response
-
+    app.add_middleware(RequestContextMiddleware, metrics=metrics)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=cors_origins,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from dataclasses import asdict
 from datetime import date
 from typing import Annotated, Literal
 
@@ -34,7 +33,8 @@ def _engine(request: Request) -> SearchEngine:
 
 
 def _hit(h: SearchHit) -> Hit:
-    return Hit(**asdict(h))
+    # Attribute by attribute: `asdict` deep-copies every highlight list first.
+    return Hit.model_validate(h, from_attributes=True)
 
 
 @router.get("/search", response_model=SearchResponse, responses=BAD_PARAMS)

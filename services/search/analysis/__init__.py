@@ -125,9 +125,13 @@ class Analyzer:
             digest.update((data_dir / name).read_bytes())
         self.dictionary_version = digest.hexdigest()[:12]
 
+    def fold(self, text: str) -> str:
+        """Half-width and lower-case only: `normalize` for text already in simplified script."""
+        return _FOLDABLE.sub(_fold, text).lower()
+
     def normalize(self, text: str) -> str:
         """Half-width, simplified, lower-case; same length as `text` (see module doc)."""
-        folded_text = _FOLDABLE.sub(_fold, text).lower()
+        folded_text = self.fold(text)
         simplified = self._t2s.convert(folded_text)
         if len(simplified) != len(folded_text):
             # A phrase mapping changed the length; convert character by character instead.
