@@ -37,11 +37,13 @@ def run(
     ),
 ) -> None:
     """Migrate, then run ingest, search, the workers and beat in the foreground."""
+    from shared.celery_app import prepare_sqlite_broker
     from shared.migrate import upgrade
     from shared.settings import get_settings
 
     settings = get_settings()
     upgrade(settings.resolved_database_url)
+    prepare_sqlite_broker(settings.resolved_broker_url)
     _bootstrap_key(settings)
     specs = stack.stack_processes(settings, extract_concurrency=extract_concurrency)
     typer.echo(

@@ -15,7 +15,7 @@ from services.ingest.nul_guard import NulGuardMiddleware
 from services.ingest.relay import OutboxRelay
 from services.ingest.sources_api import router as sources_router
 from shared.celery_app import make_celery
-from shared.db import get_engine
+from shared.db import get_engine, prefer_writes
 from shared.formats import ParseLimits
 from shared.metrics import PipelineCollector, QueueDepthCollector
 from shared.observability import configure_logging
@@ -28,6 +28,7 @@ from shared.web import install_common
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging("ingest", level=settings.log_level, json_logs=settings.log_json)
+    prefer_writes()
     registry = CollectorRegistry()
     registry.register(PipelineCollector(settings.resolved_database_url))
     registry.register(QueueDepthCollector(settings.resolved_broker_url))

@@ -10,6 +10,7 @@ import logging
 import threading
 import time
 
+from shared.db import checkpoint
 from shared.outbox import TaskSender, publish_pending
 
 log = logging.getLogger(__name__)
@@ -48,5 +49,6 @@ class OutboxRelay:
             try:
                 while publish_pending(self.database_url, self.sender, limit=BATCH) >= BATCH:
                     pass  # a full pass: more may be due
+                checkpoint(self.database_url)  # the requests' writes leave it to us
             except Exception:
                 log.exception("outbox relay pass failed; will retry")

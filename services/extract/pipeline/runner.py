@@ -20,7 +20,7 @@ from sqlalchemy.sql.base import ExecutableOption
 
 from services.extract.pipeline.base import LARGE_COLUMNS, PermanentError, Stage, TransientError
 from shared import outbox, tasks
-from shared.db import session_scope
+from shared.db import requests_waiting, session_scope
 from shared.events import DocumentBatch
 from shared.models import Document, OutboxEvent, StageRun, Status, utcnow
 from shared.outbox import TaskSender, publish_own
@@ -173,7 +173,7 @@ def _apply(
                 outcomes[doc_id] = status
                 if stage.next_task and hand_on and status not in (Status.DUPLICATE, Status.FAILED):
                     onward[stage.next_task].append(doc_id)
-                if time.perf_counter() - began > SLICE_SECONDS:
+                if time.perf_counter() - began > SLICE_SECONDS or requests_waiting(database_url):
                     break
             events += [
                 outbox.enqueue(

@@ -1,0 +1,102 @@
+"""SQLite write ordering and checkpoints (shared/db.py), on real files and real locks."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from shared import db
+from shared.celery_app import prepare_sqlite_broker
+
+
+def _turns(tmp_path: Path) -> tuple[str, str]:
+    database = str(tmp_path / "policy.db")
+    return database, f"{database}.turn"
+
+
+def _take(turn: db._WriteTurn, order: list[str], name: str) -> threading.Thread:
+    def run() -> None:
+        turn.acquire()
+        order.append(name)
+        time.sleep(0.05)
+        turn.release()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_a_waiting_request_goes_before_waiting_workers(tmp_path: Path) -> None:
+    _, path = _turns(tmp_path)
+    holder = db._WriteTurn(path, urgent=False)
+    holder.acquire()
+    order: list[str] = []
+    workers = [_take(db._WriteTurn(path, urgent=False), order, f"worker{i}") for i in range(3)]
+    time.sleep(0.1)  # the workers are queued first
+    request = _take(db._WriteTurn(path, urgent=True), order, "request")
+    time.sleep(0.1)
+    holder.release()
+    for t in [*workers, request]:
+        t.join(5)
+    assert order[0] == "request", order
+    assert sorted(order[1:]) == ["worker0", "worker1", "worker2"]
+
+
+def test_workers_see_a_waiting_request_and_none_once_it_is_done(tmp_path: Path) -> None:
+    database, path = _turns(tmp_path)
+    url = f"sqlite:///{database}"
+    holder = db._WriteTurn(path, urgent=False)
+    holder.acquire()
+    assert not db.requests_waiting(url)
+    order: list[str] = []
+    request = _take(db._WriteTurn(path, urgent=True), order, "request")
+    time.sleep(0.1)
+    assert db.requests_waiting(url)  # a worker ends its transaction at the next document
+    holder.release()
+    request.join(5)
+    assert order == ["request"]
+    assert not db.requests_waiting(url)
+    assert not db.requests_waiting("sqlite://")  # in memory: nobody else to wait for
+
+
+def test_writers_checkpoint_after_their_turn_so_the_wal_stays_bounded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(db, "CHECKPOINT_WAL_BYTES", 64 * 1024)
+    monkeypatch.setattr(db, "_PREFER_WRITES", False)  # a worker (an API test may have run)
+    url = f"sqlite:///{tmp_path / 'wal.db'}"
+    engine = db.make_engine(url, immediate=True)
+    with engine.begin() as conn:
+        assert conn.execute(text("PRAGMA wal_autocheckpoint")).scalar_one() == 0
+        conn.execute(text("CREATE TABLE t (x TEXT)"))
+    sizes = []
+    for _ in range(200):
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO t VALUES (:x)"), {"x": "字" * 2000})
+        sizes.append(os.path.getsize(tmp_path / "wal.db-wal"))
+    engine.dispose()
+    # Without checkpoints the WAL would hold all 200 commits (> 1.2 MB).
+    assert max(sizes) < 256 * 1024, max(sizes)
+
+
+def test_the_sqlite_broker_is_prepared_for_its_polls(tmp_path: Path) -> None:
+    path = tmp_path / "broker.db"
+    url = f"sqla+sqlite:///{path}"
+    prepare_sqlite_broker(url)
+    prepare_sqlite_broker(url)  # again, as every `policy-search run` does
+    con = sqlite3.connect(path)
+    try:
+        assert con.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        plan = con.execute(
+            "EXPLAIN QUERY PLAN SELECT * FROM kombu_message WHERE queue_id = 1"
+            " AND visible != 0 ORDER BY timestamp, id LIMIT 1"
+        ).fetchall()
+    finally:
+        con.close()
+    assert "ix_kombu_message_queue_order" in str(plan), plan
