@@ -107,36 +107,47 @@ class _WriteTurn:
     waiters, and a writer that does not take it (another tool) is waited for as before.
     `path=None` (an in-memory database, one process): nothing to order."""
 
-    def __init__(self, path: str | None, *, urgent: bool) -> None:
-        self._fd = self._api_fd = None
-        if path is not None:
-            self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-            self._api_fd = os.open(f"{path}.api", os.O_RDWR | os.O_CREAT, 0o644)
+    def __init__(self, database: str | None, *, urgent: bool) -> None:
+        # (the turn, the requests' file); none for an in-memory database
+        self._fds = None
+        if database is not None:
+            self._fds = (_lock_file(f"{database}.turn"), _lock_file(_requests_file(database)))
         self.urgent = urgent
         self._held = False
 
     def acquire(self) -> None:
-        if self._fd is None or self._api_fd is None or self._held:
+        if self._fds is None or self._held:
             return
+        turn, requests = self._fds
         if self.urgent:
-            fcntl.flock(self._api_fd, fcntl.LOCK_SH)
-            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            fcntl.flock(requests, fcntl.LOCK_SH)
+            fcntl.flock(turn, fcntl.LOCK_EX)
         else:
             while True:
-                fcntl.flock(self._api_fd, fcntl.LOCK_EX)  # no request waiting or writing
-                fcntl.flock(self._api_fd, fcntl.LOCK_UN)
-                fcntl.flock(self._fd, fcntl.LOCK_EX)
-                if _nobody_holds(self._api_fd):
+                fcntl.flock(requests, fcntl.LOCK_EX)  # no request waiting or writing
+                fcntl.flock(requests, fcntl.LOCK_UN)
+                fcntl.flock(turn, fcntl.LOCK_EX)
+                if _nobody_holds(requests):
                     break
-                fcntl.flock(self._fd, fcntl.LOCK_UN)  # a request came meanwhile: after it
+                fcntl.flock(turn, fcntl.LOCK_UN)  # a request came meanwhile: after it
         self._held = True
 
     def release(self) -> None:
-        if self._fd is not None and self._api_fd is not None and self._held:
+        if self._fds is not None and self._held:
             self._held = False
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            turn, requests = self._fds
+            fcntl.flock(turn, fcntl.LOCK_UN)
             if self.urgent:
-                fcntl.flock(self._api_fd, fcntl.LOCK_UN)
+                fcntl.flock(requests, fcntl.LOCK_UN)
+
+
+def _lock_file(path: str) -> int:
+    return os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+
+
+def _requests_file(database: str) -> str:
+    """Held shared by API processes while they wait for or hold the write turn."""
+    return f"{database}.turn.api"
 
 
 def _nobody_holds(fd: int) -> bool:
@@ -159,10 +170,9 @@ def requests_waiting(url: str) -> bool:
     database = _sqlite_file(url)
     if database is None:
         return False
-    path = f"{database}.turn.api"
-    fd = _REQUEST_FILES.get(path)
+    fd = _REQUEST_FILES.get(database)
     if fd is None:
-        fd = _REQUEST_FILES[path] = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = _REQUEST_FILES[database] = _lock_file(_requests_file(database))
     return not _nobody_holds(fd)
 
 
@@ -173,8 +183,10 @@ def prefer_writes() -> None:
     _PREFER_WRITES = True
 
 
+@lru_cache
 def _sqlite_file(url: str) -> str | None:
-    """The database file of a SQLite URL; None for another database or one in memory."""
+    """The database file of a SQLite URL; None for another database or one in memory.
+    Cached: asked per commit and per applied document."""
     if not is_sqlite(url):
         return None
     database = make_url(url).database or ""
@@ -187,9 +199,7 @@ def _write_turn(conn: Any, url: str) -> _WriteTurn:
     info = conn.connection.info  # the pool entry's: lives as long as the DBAPI connection
     turn = info.get("write_turn")
     if turn is None:
-        database = _sqlite_file(url)
-        path = None if database is None else f"{database}.turn"
-        turn = info["write_turn"] = _WriteTurn(path, urgent=_PREFER_WRITES)
+        turn = info["write_turn"] = _WriteTurn(_sqlite_file(url), urgent=_PREFER_WRITES)
     return cast(_WriteTurn, turn)
 
 

@@ -68,23 +68,24 @@ def publish_pending(
     not ORM objects: the relay runs in the ingest process, and loading and flushing rows
     cost as much CPU as the requests it relays.
     """
-    row = OutboxEvent
     with session_scope(database_url, write=True) as session:
         stmt = (
-            select(row.id, row.task_name, row.payload, row.queue)
-            .where(row.published_at.is_(None), row.available_at <= utcnow())
-            .order_by(row.id)
+            select(OutboxEvent.id, OutboxEvent.task_name, OutboxEvent.payload, OutboxEvent.queue)
+            .where(OutboxEvent.published_at.is_(None), OutboxEvent.available_at <= utcnow())
+            .order_by(OutboxEvent.id)
             .limit(limit)
         )
         if ids is not None:
-            stmt = stmt.where(row.id.in_(list(ids)))
+            stmt = stmt.where(OutboxEvent.id.in_(list(ids)))
         if not is_sqlite(database_url):
             stmt = stmt.with_for_update(skip_locked=True)  # several relays share the table
         claimed: list[Pending] = [tuple(r) for r in session.execute(stmt)]
         if claimed:
             lease = utcnow() + timedelta(seconds=LEASE_SECONDS)
             session.execute(
-                update(row).where(row.id.in_([c[0] for c in claimed])).values(available_at=lease),
+                update(OutboxEvent)
+                .where(OutboxEvent.id.in_([c[0] for c in claimed]))
+                .values(available_at=lease),
                 execution_options=NO_SYNC,
             )
     return _send(database_url, sender, claimed)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable
+from dataclasses import fields
 from typing import Generic, TypeVar
 
 from services.search.engines.base import SearchQuery
@@ -20,18 +21,18 @@ from services.search.engines.base import SearchQuery
 V = TypeVar("V")
 
 
+# The fields that pick a page of results and its order; every other field of a query (its
+# text and each filter) changes the counts, and a filter added later is part of the key.
+NOT_FACET_INPUTS = frozenset({"page", "size", "sort"})
+
+
 def facet_key(query: SearchQuery) -> Hashable:
     """What facet counts depend on: the text and the filters, not the page or the order."""
-    return (
-        query.text,
-        tuple(query.province),
-        tuple(query.city),
-        tuple(query.issuer),
-        tuple(query.doc_type),
-        tuple(query.topic),
-        query.date_from,
-        query.date_to,
-        query.include_duplicates,
+    return tuple(
+        tuple(value) if isinstance(value, list) else value
+        for f in fields(query)
+        if f.name not in NOT_FACET_INPUTS
+        for value in (getattr(query, f.name),)
     )
 
 
@@ -43,19 +44,12 @@ class StateCache(Generic[V]):
         self._entries: OrderedDict[Hashable, V] = OrderedDict()
         self._state: Hashable = None
         self._lock = threading.Lock()
-        self.hits = self.misses = 0
 
     def get(self, state: Hashable, key: Hashable) -> V | None:
         with self._lock:
-            if state != self._state:
-                self.misses += 1
-                return None
-            value = self._entries.get(key)
-            if value is None:
-                self.misses += 1
-                return None
-            self._entries.move_to_end(key)
-            self.hits += 1
+            value = self._entries.get(key) if state == self._state else None
+            if value is not None:
+                self._entries.move_to_end(key)
             return value
 
     def put(self, state: Hashable, key: Hashable, value: V) -> None:

@@ -15,9 +15,8 @@ from shared import db
 from shared.celery_app import prepare_sqlite_broker
 
 
-def _turns(tmp_path: Path) -> tuple[str, str]:
-    database = str(tmp_path / "policy.db")
-    return database, f"{database}.turn"
+def _database(tmp_path: Path) -> str:
+    return str(tmp_path / "policy.db")
 
 
 def _take(turn: db._WriteTurn, order: list[str], name: str) -> threading.Thread:
@@ -33,7 +32,7 @@ def _take(turn: db._WriteTurn, order: list[str], name: str) -> threading.Thread:
 
 
 def test_a_waiting_request_goes_before_waiting_workers(tmp_path: Path) -> None:
-    _, path = _turns(tmp_path)
+    path = _database(tmp_path)
     holder = db._WriteTurn(path, urgent=False)
     holder.acquire()
     order: list[str] = []
@@ -49,8 +48,8 @@ def test_a_waiting_request_goes_before_waiting_workers(tmp_path: Path) -> None:
 
 
 def test_workers_see_a_waiting_request_and_none_once_it_is_done(tmp_path: Path) -> None:
-    database, path = _turns(tmp_path)
-    url = f"sqlite:///{database}"
+    path = _database(tmp_path)
+    url = f"sqlite:///{path}"
     holder = db._WriteTurn(path, urgent=False)
     holder.acquire()
     assert not db.requests_waiting(url)
