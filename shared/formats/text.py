@@ -10,7 +10,7 @@ so the candidate that yields more common simplified/traditional characters wins 
 from __future__ import annotations
 
 import codecs
-import unicodedata
+import re
 from dataclasses import dataclass
 
 from charset_normalizer import from_bytes
@@ -135,6 +135,16 @@ def _checked(decoded: DecodedText) -> DecodedText:
     return decoded
 
 
+# Unicode categories Cc (C0 and C1 controls) and Co (private use), whose ranges the
+# standard fixes; Cs (surrogates) cannot remain once the text encodes to UTF-8. One regex
+# scan instead of `unicodedata.category` per character: that loop was a fifth of the ingest
+# process's CPU during a bulk load (~0.15 µs a character, every document checked twice).
+UNPRINTABLE = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ue000-\uf8ff\U000f0000-\U000ffffd"
+    "\U00100000-\U0010fffd\ufffd]"
+)
+
+
 def check_text(text: str) -> None:
     """Reject empty, whitespace-only, and mostly-control-character text, and any NUL.
 
@@ -153,11 +163,8 @@ def check_text(text: str) -> None:
             "The text contains unpaired surrogate code points; it is not valid Unicode."
         ) from exc
     sample = stripped[:20000]
-    control = sum(
-        1 for ch in sample if unicodedata.category(ch) in ("Cc", "Cs", "Co") and ch not in "\r\n\t"
-    )
-    replacement = sample.count("\ufffd")
-    if (control + replacement) / len(sample) > 0.1:
+    unprintable = sum(1 for _ in UNPRINTABLE.finditer(sample))  # replacement chars too
+    if unprintable / len(sample) > 0.1:
         raise BinaryContent(
             "The text is mostly control or unprintable characters: it looks binary, not text."
         )
