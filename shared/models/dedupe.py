@@ -14,7 +14,11 @@ class ContentHash(Base):
     __tablename__ = "content_hashes"
 
     hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    document_id: Mapped[str] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
+    # Indexed: a decision forgets the document's hash first, and a deleted document
+    # cascades here; both scanned the whole table without it.
+    document_id: Mapped[str] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), index=True
+    )
 
 
 class DedupeSignature(Base):

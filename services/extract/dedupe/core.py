@@ -16,18 +16,23 @@ from services.extract.dedupe.identity import DocIdentity, same_document
 from services.extract.dedupe.maintenance import elect, identity_of
 from shared.models import Document, Status
 from shared.models.base import new_id
-from shared.models.dedupe import DedupeSignature
+from shared.models.dedupe import ContentHash, DedupeSignature
 
 INDEXABLE = (Status.INDEXING, Status.INDEXED)
 # Built once (see store.py): a decision runs these for every document.
 _IDS: BindParameter[list[str]] = bindparam("ids", expanding=True)
+# Candidates come from the LSH index, so each has a signature, and a document with one is
+# never an exact duplicate (a decision forgets it first). Their text hash comes from the
+# exact-copy index, not `documents`: on SQLite that row holds the original and the texts
+# before `content_hash`, and reading it walked their overflow pages for every candidate
+# (~50 a document on the bench's corpus).
 _CANDIDATES = (
-    select(Document.id, Document.content_hash, DedupeSignature.minhash)
-    .outerjoin(DedupeSignature, DedupeSignature.document_id == Document.id)
-    .where(Document.id.in_(_IDS), Document.status != Status.DUPLICATE)
+    select(DedupeSignature.document_id.label("id"), ContentHash.hash, DedupeSignature.minhash)
+    .outerjoin(ContentHash, ContentHash.document_id == DedupeSignature.document_id)
+    .where(DedupeSignature.document_id.in_(_IDS))
 )
 _METAS = select(Document.id, Document.meta).where(Document.id.in_(_IDS))
-_TEXTS = select(Document.id, Document.content_hash, Document.text).where(Document.id.in_(_IDS))
+_TEXTS = select(Document.id, Document.text).where(Document.id.in_(_IDS))
 
 
 @dataclass(frozen=True)
@@ -159,9 +164,11 @@ def deduplicate(
         earlier = [f for f in prepared.found if f.other_id not in fresh_ids]
         kept = store.still_indexed(session, (f.other_id for f in earlier), upto=since)
         found = [f for f in earlier if f.other_id in kept] + fresh
-    seq = store.save_signature(session, doc.id, sig.to_bytes(s.minhash), s.band_keys, s.samples)
+    seq, posted = store.save_signature(
+        session, doc.id, sig.to_bytes(s.minhash), s.band_keys, s.samples
+    )
     if recent is not None:
-        recent.add(doc.id, seq, s.band_keys, s.samples)
+        recent.add(doc.id, seq, s.band_keys, posted, samples=len(set(s.samples)))
     relations = _record(session, doc.id, identity, found)
 
     same = [r.other_id for r in relations if r.same_document]
@@ -250,7 +257,7 @@ def _verify(
     )
     compare_near = {r.id for r in rows if r.id in near_ids and estimates.get(r.id, 1.0) >= floor}
     compare = [r for r in rows if r.id in compare_near or r.id in part_ids]
-    stored = _stored_shingles(session, [(r.id, r.content_hash) for r in compare])
+    stored = _stored_shingles(session, [(r.id, r.hash) for r in compare])
     found: list[tuple[str, str, str, float, bool]] = []
     for other_id, _, _ in compare:
         short_other, long_other = stored[other_id]
@@ -294,10 +301,12 @@ def _metas(session: Session, ids: list[str]) -> dict[str, Any]:
 def _stored_shingles(
     session: Session, docs: list[tuple[str, str | None]]
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """(4-gram, 8-gram) hashes of stored documents: from the cache, else from their text."""
+    """(4-gram, 8-gram) hashes of stored documents: from the cache, else from their text.
+    `docs`: (id, the text's hash in the exact-copy index), the cache key."""
     cache = sig.STORED_SHINGLES
     out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     missing: list[str] = []
+    hashes = dict(docs)
     for doc_id, content_hash in docs:
         short = cache.get(doc_id, content_hash, sig.SHINGLE)
         long = cache.get(doc_id, content_hash, sig.CONTAINMENT_SHINGLE)
@@ -307,11 +316,11 @@ def _stored_shingles(
             out[doc_id] = (short, long)
     if missing:
         rows = session.execute(_TEXTS, {"ids": missing})
-        for doc_id, content_hash, text in rows:
+        for doc_id, text in rows:
             short = sig.shingle_hashes(text or "", sig.SHINGLE)
             long = sig.shingle_hashes(text or "", sig.CONTAINMENT_SHINGLE)
-            cache.put(doc_id, content_hash, sig.SHINGLE, short)
-            cache.put(doc_id, content_hash, sig.CONTAINMENT_SHINGLE, long)
+            cache.put(doc_id, hashes[doc_id], sig.SHINGLE, short)
+            cache.put(doc_id, hashes[doc_id], sig.CONTAINMENT_SHINGLE, long)
             out[doc_id] = (short, long)
     empty = np.zeros(0, dtype=np.uint32)
     for doc_id, _ in docs:

@@ -7,7 +7,18 @@ from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from typing import cast
 
-from sqlalchemy import Table, TextClause, bindparam, delete, func, insert, or_, select, text
+from sqlalchemy import (
+    Connection,
+    Table,
+    TextClause,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -106,14 +117,20 @@ def save_signature(
     minhash: bytes,
     band_keys: list[tuple[int, str]],
     samples: list[str],
-) -> int:
-    """Returns the decision's sequence number."""
-    # `shingle_count` holds the number of containment samples: what candidate search
-    # divides by. Table-level executemany: ORM objects cost 10 ms per document here, and
-    # even the ORM's bulk insert path spends 2 ms collecting ~70 rows.
-    rows = [{"band": band, "bucket": key, "document_id": document_id} for band, key in band_keys]
-    rows += [{"band": SAMPLE_BAND, "bucket": s, "document_id": document_id} for s in set(samples)]
+) -> tuple[int, list[str]]:
+    """Returns the decision's sequence number, and the samples given a posting (those not
+    known to be stock phrases, see `COMMON_SAMPLE_DOCS`)."""
     connection = session.connection()
+    unique = set(samples)
+    # A stock phrase's postings are never read (lookups skip a sample held by more than
+    # COMMON_SAMPLE_DOCS documents), yet each document using it added one: half the sample
+    # rows of the bench's corpus, each a write to a random page of the index.
+    posted = sorted(unique - _known_common(connection))
+    # `shingle_count` holds the number of containment samples, posted or not: what
+    # candidate search divides by. Table-level executemany: ORM objects cost 10 ms per
+    # document here, and even the ORM's bulk insert path spends 2 ms collecting ~70 rows.
+    rows = [{"band": band, "bucket": key, "document_id": document_id} for band, key in band_keys]
+    rows += [{"band": SAMPLE_BAND, "bucket": x, "document_id": document_id} for x in posted]
     # The sequence number is taken inside the serialised decision, so it grows in commit
     # order: what a decision prepared before the lock has not seen is exactly `seq > mark`.
     seq = (connection.scalar(_NEWEST) or 0) + 1
@@ -123,13 +140,13 @@ def save_signature(
             {
                 "document_id": document_id,
                 "minhash": minhash,
-                "shingle_count": len(set(samples)),
+                "shingle_count": len(unique),
                 "seq": seq,
             }
         ],
     )
     connection.execute(insert(BUCKETS), rows)
-    return seq
+    return seq, posted
 
 
 def watermark(session: Session) -> int:
@@ -153,9 +170,13 @@ def still_indexed(session: Session, ids: Iterable[str], *, upto: int) -> set[str
 # detectors ignore common fingerprints, leaves a fragment its distinctive ones.
 COMMON_SAMPLE_DOCS = 100
 # Samples found common, remembered by the process per database: counting their postings
-# again was most of what remained of the search. Common stays common (documents are
-# rarely deleted).
+# again was most of what remained of the search. Common stays common: a common sample gets
+# no more postings (`save_signature`), and documents are rarely deleted.
 _KNOWN_COMMON: dict[str, set[str]] = {}
+
+
+def _known_common(connection: Connection) -> set[str]:
+    return _KNOWN_COMMON.setdefault(str(connection.engine.url), set())
 
 
 @lru_cache(maxsize=16)
@@ -183,7 +204,7 @@ def containment_candidates(
     if not samples:
         return set()
     connection = session.connection()
-    known = _KNOWN_COMMON.setdefault(str(connection.engine.url), set())
+    known = _known_common(connection)
     unknown = [x for x in samples if x not in known]
     if unknown:
         newly = connection.scalars(
@@ -262,16 +283,22 @@ class RecentSignatures:
         self._keys[doc_id].append(key)
 
     def add(
-        self, doc_id: str, seq: int, band_keys: list[tuple[int, str]], samples: list[str]
+        self,
+        doc_id: str,
+        seq: int,
+        band_keys: list[tuple[int, str]],
+        posted: list[str],
+        *,
+        samples: int,
     ) -> None:
-        """Record a decision just written (replacing what an earlier run of it wrote)."""
+        """Record a decision just written (replacing what an earlier run of it wrote):
+        the postings `save_signature` wrote, and the document's number of samples."""
         self._drop(doc_id)
         for key in band_keys:
             self._put(doc_id, key)
-        unique = set(samples)
-        for sample in unique:
+        for sample in posted:
             self._put(doc_id, (SAMPLE_BAND, sample))
-        self._seq[doc_id], self._sizes[doc_id] = seq, len(unique)
+        self._seq[doc_id], self._sizes[doc_id] = seq, samples
         self._high = max(self._high, seq)
 
     def _drop(self, doc_id: str) -> None:
