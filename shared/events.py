@@ -17,6 +17,8 @@ class DocumentBatch(BaseModel):
 
     type: Literal["documents.batch"] = "documents.batch"
     document_ids: list[str]
+    # The request(s) the documents came with: comma-separated when the outbox merged the
+    # events of several requests into one message (`shared.outbox`).
     request_id: str | None = None
     sent_at: datetime | None = None  # set when published; queue time = start - sent_at
 

@@ -24,17 +24,53 @@ def _celery(broker_url: str):  # type: ignore[no-untyped-def]
     return app
 
 
-def _enqueue(url: str, n: int) -> list[int]:
+def _enqueue(url: str, n: int, *, task: str = tasks.CLEAN) -> list[int]:
     ids = []
     with session_scope(url, write=True) as session:
-        for _ in range(n):
+        for i in range(n):
             doc = Document(original=b"x")
             session.add(doc)
             session.flush()
-            ids.append(
-                outbox.enqueue(session, tasks.CLEAN, DocumentBatch(document_ids=[doc.id])).id
-            )
+            event = DocumentBatch(document_ids=[doc.id], request_id=f"req{i}")
+            ids.append(outbox.enqueue(session, task, event).id)
     return ids
+
+
+class Recorder:
+    """A sender that keeps what it was asked to send (the broker's side is tested above)."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, dict, str]] = []
+
+    def send_task(self, name: str, *, kwargs: dict, queue: str) -> object:
+        self.sent.append((name, kwargs, queue))
+        return None
+
+
+def test_events_of_one_task_travel_as_one_message(database_url: str) -> None:
+    settings = Settings()
+    first = _enqueue(database_url, 3)
+    other = _enqueue(database_url, 1, task=tasks.INDEX)
+    more = _enqueue(database_url, settings.batch_event_size)  # past what a task takes
+    with session_scope(database_url) as session:
+        docs = {
+            row.id: row.payload["document_ids"][0]
+            for row in session.query(OutboxEvent).where(OutboxEvent.id.in_(first + other + more))
+        }
+    recorder = Recorder()
+
+    assert outbox.publish_pending(database_url, recorder) == len(first + other + more)
+    names = [name for name, _, _ in recorder.sent]
+    assert names == [tasks.CLEAN, tasks.INDEX, tasks.CLEAN]
+    clean, index, rest = (kwargs for _, kwargs, _ in recorder.sent)
+    everything = [docs[i] for i in first + more]
+    assert clean["document_ids"] == everything[: settings.batch_event_size]
+    assert rest["document_ids"] == everything[settings.batch_event_size :]
+    assert index["document_ids"] == [docs[other[0]]]
+    # Each request's id still finds the task that carried its document.
+    assert clean["request_id"].split(",")[:3] == ["req0", "req1", "req2"]
+    with session_scope(database_url) as session:
+        assert outbox.pending_count(session) == 0
 
 
 def test_pending_events_reach_the_broker_queue(database_url: str) -> None:
@@ -46,7 +82,7 @@ def test_pending_events_reach_the_broker_queue(database_url: str) -> None:
     _enqueue(database_url, 3)
 
     assert outbox.publish_pending(database_url, sender) == 3
-    assert client.llen(tasks.EXTRACT_QUEUE) == 3
+    assert client.llen(tasks.EXTRACT_QUEUE) == 1  # one task for the three events' documents
     assert outbox.publish_pending(database_url, sender) == 0  # nothing published twice
     with session_scope(database_url) as session:
         assert outbox.pending_count(session) == 0
@@ -80,7 +116,7 @@ def test_broker_down_keeps_events_pending_until_it_is_back(database_url: str) ->
         outbox.publish_pending(database_url, _celery(f"redis://{REDIS_HOST}:{REDIS_PORT}/{db}"))
         == 2
     )
-    assert client.llen(tasks.EXTRACT_QUEUE) == 2
+    assert client.llen(tasks.EXTRACT_QUEUE) == 1  # both events' documents, one task
     client.flushdb()
 
 
