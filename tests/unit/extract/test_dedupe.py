@@ -8,13 +8,15 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bench.corpus import make_document, to_traditional
 from services.extract.cleaning import clean_document
 from services.extract.dedupe import DocIdentity, deduplicate
+from services.extract.dedupe.signatures import SAMPLE_BAND, signature
 from shared.db import session_scope
 from shared.models import Document, Relation, Status, utcnow
+from shared.models.dedupe import LshBucket
 
 LANZHOU = DocIdentity("兰政发〔2021〕13号", ("兰州市人民政府",))
 
@@ -270,6 +272,16 @@ def test_stock_passages_shared_by_many_documents_do_not_hide_a_fragments_source(
     relations = _relations(database_url, fragment)
     assert relations[docs[3]][0] == "contained_in"
     assert set(relations) == {docs[3]}
+    # Once known to be stock, a passage's samples get no more postings (never read): the
+    # fourth document made them common, the fifth and the fragment added none.
+    stock_samples = signature(stock, threshold=0.6).samples
+    with session_scope(database_url) as s:
+        postings = s.execute(
+            select(LshBucket.bucket, func.count())
+            .where(LshBucket.band == SAMPLE_BAND, LshBucket.bucket.in_(stock_samples))
+            .group_by(LshBucket.bucket)
+        ).all()
+    assert postings and max(n for _, n in postings) == 4, postings
 
 
 def test_a_batch_committed_in_slices_sees_what_others_decided_in_between(

@@ -77,3 +77,31 @@ def test_dedupe_index_of_a_0001_database_still_finds_copies(blank_url: str) -> N
         assert -1 not in bands and all(b == sig.SAMPLE_BAND or b > 100_000 for b in bands)
         seqs = dict(s.execute(sa.text("SELECT document_id, seq FROM dedupe_signatures")).all())
         assert seqs[old_id] == 0 and seqs[new.id] == 1
+
+
+def test_migrations_build_the_schema_the_models_describe(blank_url: str) -> None:
+    """A column or index added to a model without a migration would exist in tests'
+    fresh databases and nowhere else."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from shared.models.base import Base
+
+    command.upgrade(alembic_config(blank_url), "head")
+    engine = sa.create_engine(blank_url)
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    engine.dispose()
+    assert diff == []
+
+
+def test_forgetting_a_documents_hash_uses_an_index(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'plan.db'}"
+    command.upgrade(alembic_config(url), "head")
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        plan = conn.exec_driver_sql(
+            "EXPLAIN QUERY PLAN DELETE FROM content_hashes WHERE document_id = 'x'"
+        ).all()
+    engine.dispose()
+    assert "ix_content_hashes_document_id" in str(plan), plan
