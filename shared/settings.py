@@ -63,6 +63,12 @@ class Settings(BaseSettings):
     require_api_key: bool = Field(default=True, description="Write endpoints need X-API-Key")
     search_requires_api_key: bool = False
     write_rate_limit_per_minute: int = 6000
+    api_key_cache_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="How long a process trusts a key it verified (a revoked key stops "
+        "working within this); 0 checks the database on every request",
+    )
     bootstrap_api_key: bool = Field(
         default=True,
         description="`run` creates a first key in DATA_DIR/local-api-key if none exists",

@@ -19,8 +19,10 @@ from shared.settings import Settings
 Scenario = Callable[[httpx.AsyncClient, str, str], Awaitable[None]]
 
 
-def _run(tmp_path: Path, scenario: Scenario) -> None:
-    settings = Settings(data_dir=tmp_path, write_rate_limit_per_minute=3, log_json=False)
+def _run(tmp_path: Path, scenario: Scenario, **overrides: object) -> None:
+    settings = Settings(
+        data_dir=tmp_path, write_rate_limit_per_minute=3, log_json=False, **overrides
+    )
     upgrade(settings.resolved_database_url)
     with session_scope(settings.resolved_database_url, write=True) as s:
         _, first = create_key(s, "first")
@@ -80,6 +82,23 @@ def test_revoked_key_is_refused(tmp_path: Path) -> None:
         assert r.status_code == 401
 
     _run(tmp_path, scenario)
+
+
+def test_a_key_revoked_after_use_stops_working_once_its_check_expires(tmp_path: Path) -> None:
+    async def scenario(client: httpx.AsyncClient, first: str, second: str) -> None:
+        r = await client.post("/v1/documents", json={"text": "一"}, headers={"X-API-Key": first})
+        assert r.status_code == 202
+        with session_scope(f"sqlite:///{(tmp_path / 'policy.db').resolve()}", write=True) as s:
+            row = next(k for k in list_keys(s) if k.name == "first")
+            assert revoke_key(s, row.id) is not None
+        # Trusted for API_KEY_CACHE_SECONDS from its check, then asked about again.
+        r = await client.post("/v1/documents", json={"text": "二"}, headers={"X-API-Key": first})
+        assert r.status_code == 202
+        await asyncio.sleep(1.6)
+        r = await client.post("/v1/documents", json={"text": "三"}, headers={"X-API-Key": first})
+        assert r.status_code == 401
+
+    _run(tmp_path, scenario, api_key_cache_seconds=1.5)
 
 
 @pytest.mark.parametrize(
