@@ -176,12 +176,17 @@ def stack_footprint(stack: RunningStack, *, data_dir: Path, db_engine: sa.Engine
     import psutil
 
     processes: dict[str, float] = {}
+    proportional: dict[str, float] = {}
     for proc in stack.descendants():
         try:
-            name = " ".join(proc.cmdline()[2:5])[:60]
-            processes[f"{proc.pid} {name}"] = round(proc.memory_info().rss / 2**20, 1)
+            name = f"{proc.pid} {' '.join(proc.cmdline()[2:5])[:60]}"
+            memory = proc.memory_full_info()
         except psutil.Error:
             continue
+        processes[name] = round(memory.rss / 2**20, 1)
+        # PSS shares each page among the processes mapping it: RSS counts the forked
+        # workers' common pages and the memory-mapped database once per process.
+        proportional[name] = round(getattr(memory, "pss", memory.rss) / 2**20, 1)
     index_bytes = sum(p.stat().st_size for p in (data_dir / "index").rglob("*") if p.is_file())
     with db_engine.connect() as conn:
         text_bytes = conn.execute(
@@ -191,6 +196,8 @@ def stack_footprint(stack: RunningStack, *, data_dir: Path, db_engine: sa.Engine
     return {
         "rss_mb": processes,
         "rss_total_mb": round(sum(processes.values()), 1),
+        "pss_mb": proportional,
+        "pss_total_mb": round(sum(proportional.values()), 1),
         "index_mb": round(index_bytes / 2**20, 2),
         "cleaned_text_chars": int(text_bytes),
         "database_mb": round(db_file.stat().st_size / 2**20, 2) if db_file.exists() else None,

@@ -129,7 +129,10 @@ def main(*, docs: int = 2000, quick: bool = False) -> int:
             f"p99 {lat['p99']} ms, statuses {lat['statuses']}"
         )
         footprint = result["footprint"]
-        print(f"  footprint: {footprint['rss_total_mb']} MB RSS, index {footprint['index_mb']} MB")
+        print(
+            f"  footprint: {footprint['rss_total_mb']} MB RSS, {footprint['pss_total_mb']} MB"
+            f" PSS (shared pages divided), index {footprint['index_mb']} MB"
+        )
 
     sizes = [2_000] if quick else [10_000, 100_000]
     print(f"== search over HTTP at {sizes} documents (index built through the engine)")
