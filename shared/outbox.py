@@ -108,25 +108,27 @@ def _messages(claimed: list[Pending], *, most: int) -> list[tuple[list[int], str
     request it carries, comma-separated, so a request's id still finds its logs."""
     messages: list[tuple[list[int], str, dict, str]] = []
     open_for: dict[tuple[str, str, str], int] = {}
+    requests: dict[int, list[str]] = {}  # per merged message, the request ids it carries
     for row_id, task_name, payload, queue in claimed:
         ids = payload.get("document_ids")
         if not isinstance(ids, list) or not set(payload) <= MERGEABLE_FIELDS:
             messages.append(([row_id], task_name, payload, queue))
             continue
         key = (task_name, queue, str(payload.get("type")))
+        request = payload.get("request_id")
         at = open_for.get(key)
         if at is not None:
             rows, _, merged, _ = messages[at]
             documents = list(dict.fromkeys([*merged["document_ids"], *ids]))
             if len(documents) <= most:
-                requests = [r for r in (merged.get("request_id") or "").split(",") if r]
-                if payload.get("request_id") and payload["request_id"] not in requests:
-                    requests.append(payload["request_id"])
+                if request and request not in requests[at]:
+                    requests[at].append(request)
                 merged["document_ids"] = documents
-                merged["request_id"] = ",".join(requests) or None
+                merged["request_id"] = ",".join(requests[at]) or None
                 rows.append(row_id)
                 continue
-        open_for[key] = len(messages)
+        at = open_for[key] = len(messages)
+        requests[at] = [request] if request else []
         messages.append(([row_id], task_name, {**payload, "document_ids": list(ids)}, queue))
     return messages
 
@@ -154,7 +156,8 @@ def _send(database_url: str, sender: TaskSender, claimed: list[Pending]) -> int:
                 update(OutboxEvent).where(OutboxEvent.id.in_(sent)).values(published_at=now),
                 execution_options=NO_SYNC,
             )
-        unsent = [c[0] for c in claimed if c[0] not in set(sent)]
+        published = set(sent)
+        unsent = [c[0] for c in claimed if c[0] not in published]
         for row in session.scalars(select(OutboxEvent).where(OutboxEvent.id.in_(unsent))):
             row.attempts += 1
             if failure is not None:
