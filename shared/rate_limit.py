@@ -12,12 +12,18 @@ from typing import Protocol
 
 
 class RateLimiter(Protocol):
+    # Whether `hit` waits on the network: the API then calls it in a thread, and a
+    # memory limiter inline (the thread hop cost more than the count).
+    blocking: bool
+
     def hit(self, key: str) -> tuple[bool, int]:
         """Count one request; returns (allowed, seconds until the window resets)."""
         ...
 
 
 class MemoryRateLimiter:
+    blocking = False
+
     def __init__(self, per_minute: int) -> None:
         self.per_minute = per_minute
         self._windows: dict[str, tuple[int, int]] = {}
@@ -36,6 +42,8 @@ class MemoryRateLimiter:
 
 
 class RedisRateLimiter:
+    blocking = True
+
     def __init__(self, url: str, per_minute: int) -> None:
         import redis
 

@@ -70,10 +70,14 @@ def sweep_stuck_documents(
     return total
 
 
-def fail_documents(database_url: str, ids: Sequence[str], *, stage: Stage, reason: str) -> None:
+def fail_documents(
+    database_url: str, ids: Sequence[str], *, stages: Sequence[Stage], reason: str
+) -> None:
+    """Fail each document at the first of `stages` that accepts its status."""
     with session_scope(database_url, write=True) as session:
         for doc in session.scalars(select(Document).where(Document.id.in_(list(ids)))):
-            if doc.status in stage.accepts:
+            stage = next((s for s in stages if doc.status in s.accepts), None)
+            if stage is not None:
                 doc.status = Status.FAILED
                 doc.error = reason
                 doc.failed_stage = stage.name

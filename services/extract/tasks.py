@@ -17,7 +17,7 @@ from services.extract.pipeline.clean import CleanStage
 from services.extract.pipeline.dedupe import DedupeStage
 from services.extract.pipeline.extract import ExtractStage
 from services.extract.pipeline.fetch import FetchStage
-from services.extract.pipeline.runner import parse_sent_at, run_stage
+from services.extract.pipeline.runner import parse_sent_at, run_stages
 from services.extract.worker import celery_app
 from shared import tasks
 from shared.events import DocumentBatch
@@ -43,27 +43,22 @@ def _run(task: Task, stages: list[Stage], kwargs: dict[str, Any]) -> dict[str, s
     The extract pipeline's stages run in one task: a batch goes from clean to extract in
     one worker without three broker round trips, and the search indexer gets each batch
     as soon as it is extracted instead of after every batch was cleaned (FIFO queue). A
-    redelivered or retried task resumes where it stopped: each stage only claims the
-    documents in the status it accepts."""
+    redelivered or retried task resumes where it stopped: each document starts at the
+    first stage that accepts its status."""
     event = DocumentBatch.model_validate({**kwargs, "type": "documents.batch"})
     rid = request_id_var.set(event.request_id)
     ids = document_ids_var.set(event.document_ids)
-    outcomes: dict[str, str] = {}
-    stage = stages[0]
     try:
         settings = get_settings()
         try:
-            for i, stage in enumerate(stages):
-                outcomes |= run_stage(
-                    stage,
-                    event.document_ids,
-                    database_url=settings.resolved_database_url,
-                    sender=celery_app,
-                    request_id=event.request_id,
-                    sent_at=parse_sent_at(kwargs.get("sent_at")) if i == 0 else None,
-                    hand_on=i == len(stages) - 1,
-                )
-            return outcomes
+            return run_stages(
+                stages,
+                event.document_ids,
+                database_url=settings.resolved_database_url,
+                sender=celery_app,
+                request_id=event.request_id,
+                sent_at=parse_sent_at(kwargs.get("sent_at")),
+            )
         except TransientError as exc:
             if task.request.retries >= RETRY["max_retries"]:
                 from services.extract.recovery import fail_documents
@@ -71,7 +66,7 @@ def _run(task: Task, stages: list[Stage], kwargs: dict[str, Any]) -> dict[str, s
                 fail_documents(
                     settings.resolved_database_url,
                     event.document_ids,
-                    stage=stage,
+                    stages=stages,
                     reason=f"gave up after {task.request.retries} retries: {exc}",
                 )
                 return {}

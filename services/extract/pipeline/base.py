@@ -10,7 +10,9 @@ A stage takes document ids and moves each document one step along the pipeline:
   whatever shared state it needs) and returns a result object, or raises
   `PermanentError` (the document fails with that reason) or `TransientError` (the whole
   task is retried later).
-- `apply(session, doc, result)`: writes the result inside a short write transaction and
+- `carry(doc, result)`: puts on the detached snapshot what the next stage's `compute`
+  reads (a task computes its chain of stages back to back before applying any).
+- `apply(session, doc, result)`: writes the result inside a write transaction and
   returns the status the document moves to.
 - `next_task`: the task that the documents which moved on are handed to (via the outbox),
   unless the task runs the next stage itself (`tasks.py` chains clean → dedupe → extract).
@@ -62,6 +64,10 @@ class Stage(ABC):
 
     @abstractmethod
     def compute(self, doc: Document, reader: Session) -> Any: ...
+
+    def carry(self, doc: Document, result: Any) -> None:
+        """Nothing, unless a later stage's `compute` reads what this one produced."""
+        return None
 
     @abstractmethod
     def apply(self, session: Session, doc: Document, result: Any) -> Applied: ...

@@ -54,6 +54,11 @@ class CleanStage(Stage):
         return Cleaned(raw_text=raw, encoding=parsed.encoding, result=result, pages=parsed.pages)
 
     def apply(self, session: Session, doc: Document, result: Any) -> Applied:
+        self.carry(doc, result)
+        return Applied(Status.DEDUPLICATING)
+
+    def carry(self, doc: Document, result: Any) -> None:
+        # Everything: dedupe and extract read the text, the HTML's metadata and the user's.
         cleaned: Cleaned = result
         r = cleaned.result
         doc.raw_text = cleaned.raw_text
@@ -68,4 +73,3 @@ class CleanStage(Stage):
         if r.source_url and not doc.source_url:
             doc.source_url = r.source_url
         doc.meta = {"_html_meta": html_meta} if html_meta else {}
-        return Applied(Status.DEDUPLICATING)

@@ -1,0 +1,109 @@
+"""A task's chain of stages (clean → dedupe → extract), computed together and applied in
+one write per document, against a real database (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bench.corpus import make_document
+from services.extract.pipeline.base import Applied
+from services.extract.pipeline.clean import CleanStage
+from services.extract.pipeline.dedupe import DedupeStage
+from services.extract.pipeline.extract import ExtractStage
+from services.extract.pipeline.runner import run_stages
+from shared.db import session_scope
+from shared.models import Document, StageRun, Status
+
+
+class CrashingDedupe(DedupeStage):
+    """Dedupe whose write crashes for one document (a bug met in production)."""
+
+    def __init__(self, victim: str) -> None:
+        super().__init__()
+        self.victim = victim
+
+    def apply(self, session: Session, doc: Document, result: Any) -> Applied:
+        applied = super().apply(session, doc, result)
+        if doc.id == self.victim:
+            raise RuntimeError("boom")
+        return applied
+
+
+def _received(url: str, *texts: str) -> list[str]:
+    with session_scope(url, write=True) as s:
+        docs = [
+            Document(status=Status.RECEIVED, original=t.encode(), input_format="text")
+            for t in texts
+        ]
+        s.add_all(docs)
+        s.flush()
+        return [d.id for d in docs]
+
+
+def _history(url: str, doc_id: str) -> list[tuple[str, str]]:
+    with session_scope(url) as s:
+        rows = s.scalars(
+            select(StageRun).where(StageRun.document_id == doc_id).order_by(StageRun.id)
+        )
+        return [(r.stage, r.status) for r in rows]
+
+
+def _policy(seed: int) -> str:
+    return make_document(random.Random(seed), f"c{seed}", target_chars=1500).text
+
+
+def test_chain_takes_documents_from_received_to_indexing(database_url: str) -> None:
+    first, copy, other = _received(database_url, _policy(1), _policy(1), _policy(2))
+    outcomes = run_stages(
+        [CleanStage(), DedupeStage(), ExtractStage()],
+        [first, copy, other],
+        database_url=database_url,
+        sender=None,
+    )
+    assert outcomes == {first: "indexing", copy: "duplicate", other: "indexing"}
+    with session_scope(database_url) as s:
+        doc = s.get(Document, first)
+        assert doc is not None and doc.text and doc.title and doc.meta.get("doc_type")
+        dup = s.get(Document, copy)
+        assert dup is not None and dup.duplicate_of == first and dup.text == doc.text
+    # Each stage keeps its own history row; the copy stopped at dedupe.
+    assert _history(database_url, first) == [("clean", "ok"), ("dedupe", "ok"), ("extract", "ok")]
+    assert _history(database_url, copy) == [("clean", "ok"), ("dedupe", "ok")]
+
+
+def test_a_crash_in_a_later_stage_keeps_the_earlier_stages_work(database_url: str) -> None:
+    victim, bystander = _received(database_url, _policy(3), _policy(4))
+    outcomes = run_stages(
+        [CleanStage(), CrashingDedupe(victim), ExtractStage()],
+        [victim, bystander],
+        database_url=database_url,
+        sender=None,
+    )
+    assert outcomes == {victim: "failed", bystander: "indexing"}
+    with session_scope(database_url) as s:
+        doc = s.get(Document, victim)
+        assert doc is not None
+        assert doc.failed_stage == "dedupe" and "RuntimeError: boom" in (doc.error or "")
+        # What clean produced is stored, though dedupe's writes were rolled back.
+        assert doc.text and doc.raw_text and doc.content_hash
+        assert doc.cluster_id is None and "_identity" not in (doc.meta or {})
+    assert _history(database_url, victim) == [("clean", "ok"), ("dedupe", "failed")]
+    assert _history(database_url, bystander)[-1] == ("extract", "ok")
+
+
+def test_each_document_starts_at_the_stage_its_status_asks_for(database_url: str) -> None:
+    fresh, halfway = _received(database_url, _policy(5), _policy(6))
+    run_stages([CleanStage()], [halfway], database_url=database_url, sender=None)
+    outcomes = run_stages(
+        [CleanStage(), DedupeStage(), ExtractStage()],
+        [fresh, halfway],
+        database_url=database_url,
+        sender=None,
+    )
+    assert outcomes == {fresh: "indexing", halfway: "indexing"}
+    # Cleaned once: the second run began the half-done document at dedupe.
+    assert [st for st, _ in _history(database_url, halfway)] == ["clean", "dedupe", "extract"]
