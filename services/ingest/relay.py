@@ -14,7 +14,12 @@ from shared.db import checkpoint
 from shared.outbox import TaskSender, publish_pending
 
 log = logging.getLogger(__name__)
-COALESCE_S = 0.020
+# Per pass, the relay claims, publishes and marks its events (two short transactions and
+# a broker write per message): waiting this long after a wake gathers a burst into one
+# pass and one message per task. At 60 requests/s, 20 ms → 100 ms cut the ingest
+# process's CPU per request 5.3–5.7 → 4.3–4.4 ms, and the workers get ~6 documents a
+# task instead of ~1. A document's pipeline takes longer than this anyway.
+COALESCE_S = 0.100
 BATCH = 200
 
 
@@ -41,10 +46,7 @@ class OutboxRelay:
     def _run(self) -> None:
         while not self._stop.is_set():
             if self._wake.wait(self.interval):
-                # Let the requests arriving with this one commit too: one pass (two short
-                # transactions) then publishes them all. Per request, the relay's
-                # transactions cost as much as the request itself at 100 requests/s; a
-                # pipeline's work takes seconds, so 20 ms more before it starts is nothing.
+                # Let the requests arriving with this one commit too (`COALESCE_S`).
                 time.sleep(COALESCE_S)
             self._wake.clear()
             try:
