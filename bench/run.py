@@ -19,6 +19,7 @@ from bench.ceiling import stage_ceiling
 from bench.corpus import generate
 from bench.pipeline import run_pipeline
 from bench.search_bench import search_benchmark
+from bench.timing import reference_ms
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -67,7 +68,14 @@ def main(*, docs: int = 2000, quick: bool = False) -> int:
     RESULTS.mkdir(exist_ok=True)
     n_docs = 150 if quick else docs
     corpus = generate(n_docs, seed=7)
-    report: dict[str, Any] = {"machine": {"cpus": os.cpu_count()}, "documents": n_docs}
+    report: dict[str, Any] = {
+        "machine": {"cpus": os.cpu_count(), "reference_ms_at_start": reference_ms()},
+        "documents": n_docs,
+    }
+    print(
+        f"== machine: {os.cpu_count()} cores, reference workload "
+        f"{report['machine']['reference_ms_at_start']} ms (bench.timing.reference_ms)"
+    )
     print("== dedupe evaluation (generated labelled set, real stage logic)")
     report["dedupe_eval"] = dedupe_eval.evaluate(20 if quick else 60)
     print(f"  {report['dedupe_eval']}")
@@ -151,6 +159,8 @@ def main(*, docs: int = 2000, quick: bool = False) -> int:
                 f"  {size:>7} docs {c}: p50 {r['p50']} p95 {r['p95']} p99 {r['p99']} ms, "
                 f"{r['qps']} q/s, errors {r['errors']}"
             )
+    report["machine"]["reference_ms_at_end"] = reference_ms()
+    print(f"== reference workload at the end: {report['machine']['reference_ms_at_end']} ms")
     out = RESULTS / f"{time.strftime('%Y%m%d-%H%M%S')}{'-quick' if quick else ''}.json"
     out.write_text(json.dumps(report, ensure_ascii=False, indent=2))
     print(f"== written {out}")

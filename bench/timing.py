@@ -40,3 +40,18 @@ def per_item_ms(
         results = [fn(item) for item in items]
         passes.append((time.perf_counter() - start) * 1000 / max(1, len(items)))
     return statistics.median(passes), results
+
+
+def reference_ms(repeat: int = 3) -> float:
+    """A fixed CPU-bound workload (two million additions in Python), median of `repeat`.
+
+    The same code's figures moved 1.6× between days on this shared machine: the bench
+    prints this at its start and end so that two runs compare after scaling by it."""
+    passes: list[float] = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        total = 0
+        for i in range(2_000_000):
+            total += i
+        passes.append((time.perf_counter() - start) * 1000)
+    return round(statistics.median(passes), 1)

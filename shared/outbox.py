@@ -158,6 +158,8 @@ def _send(database_url: str, sender: TaskSender, claimed: list[Pending]) -> int:
             )
         published = set(sent)
         unsent = [c[0] for c in claimed if c[0] not in published]
+        if not unsent:
+            return len(sent)
         for row in session.scalars(select(OutboxEvent).where(OutboxEvent.id.in_(unsent))):
             row.attempts += 1
             if failure is not None:
