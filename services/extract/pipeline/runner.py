@@ -133,8 +133,10 @@ def _first(stages: Sequence[Stage], doc: Document) -> int:
 def _claim(
     stages: Sequence[Stage], ids: Sequence[str], database_url: str
 ) -> list[tuple[Document, int]]:
-    """The documents some stage accepts, each with the index of its first stage, in that
-    stage's running status."""
+    """The documents some stage accepts, in the event's order (the first posted of two
+    copies is the one the other duplicates), each with the index of its first stage, in
+    that stage's running status."""
+    order = {doc_id: i for i, doc_id in enumerate(ids)}
     accepts = frozenset().union(*(stage.accepts for stage in stages))
     reads = frozenset().union(*(stage.reads for stage in stages))
     # The documents are detached for `compute`: what it may read must be loaded now.
@@ -146,13 +148,13 @@ def _claim(
     # Documents often already carry the running status (the previous stage set it, or a
     # redelivery): then claiming is a read, and does not queue for SQLite's write lock.
     with session_scope(database_url) as session:
-        docs = list(session.scalars(query))
+        docs = sorted(session.scalars(query), key=lambda doc: order[doc.id])
         if all(doc.status == stages[_first(stages, doc)].running_status for doc in docs):
             session.expunge_all()
             return [(doc, _first(stages, doc)) for doc in docs]
     with session_scope(database_url, write=True) as session:
         claimed = []
-        for doc in session.scalars(query):
+        for doc in sorted(session.scalars(query), key=lambda doc: order[doc.id]):
             first = _first(stages, doc)
             doc.status = stages[first].running_status
             claimed.append((doc, first))
