@@ -10,9 +10,11 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
@@ -33,6 +35,7 @@ from shared.models import Document, OutboxEvent, StageRun, Status, utcnow
 from shared.outbox import TaskSender, publish_own
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -99,21 +102,38 @@ def run_stages(
     return outcomes
 
 
+def _guarded(
+    stage: Stage,
+    doc: Document,
+    work: Callable[[], T],
+    *,
+    passing: tuple[type[Exception], ...],
+    phase: str = "",
+) -> tuple[T | None, str | None]:
+    """(result, None), or (None, why the document fails): a `PermanentError`'s reason, or
+    a crash (a bug or unforeseen input), logged. `passing` propagates (retry the task)."""
+    try:
+        return work(), None
+    except PermanentError as exc:
+        return None, str(exc)
+    except passing:
+        raise
+    except Exception as exc:
+        log.exception("stage %s%s crashed on %s", stage.name, phase, doc.id)
+        return None, f"{stage.name} failed unexpectedly: {type(exc).__name__}: {exc}"
+
+
 def _compute(stages: Sequence[Stage], doc: Document, reader: Session) -> list[_Step]:
     """The document's stages in order, until one fails it. Transient errors propagate."""
     steps: list[_Step] = []
     for stage in stages:
         start = time.perf_counter()
-        try:
-            result, error = stage.compute(doc, reader), None
-        except PermanentError as exc:
-            result, error = None, str(exc)
-        except (TransientError, OperationalError):
-            raise
-        except Exception as exc:  # a bug or unforeseen input: fail this document, go on
-            log.exception("stage %s crashed on %s", stage.name, doc.id)
-            error = f"{stage.name} failed unexpectedly: {type(exc).__name__}: {exc}"
-            result = None
+        result, error = _guarded(
+            stage,
+            doc,
+            partial(stage.compute, doc, reader),
+            passing=(TransientError, OperationalError),
+        )
         steps.append(_Step(stage, result, error, int((time.perf_counter() - start) * 1000)))
         if error is not None:
             break
@@ -124,10 +144,6 @@ def _compute(stages: Sequence[Stage], doc: Document, reader: Session) -> list[_S
 def _light(*names: str) -> list[ExecutableOption]:
     """Loader options leaving these columns unloaded until touched."""
     return [defer(getattr(Document, name)) for name in sorted(names)]
-
-
-def _first(stages: Sequence[Stage], doc: Document) -> int:
-    return next(i for i, stage in enumerate(stages) if doc.status in stage.accepts)
 
 
 def _claim(
@@ -145,19 +161,25 @@ def _claim(
         .where(Document.id.in_(list(ids)), Document.status.in_(accepts))
         .options(*_light(*(LARGE_COLUMNS - reads)))
     )
+
+    def found(session: Session) -> list[tuple[Document, int]]:
+        docs = sorted(session.scalars(query), key=lambda doc: order[doc.id])
+        return [
+            (doc, next(i for i, st in enumerate(stages) if doc.status in st.accepts))
+            for doc in docs
+        ]
+
     # Documents often already carry the running status (the previous stage set it, or a
     # redelivery): then claiming is a read, and does not queue for SQLite's write lock.
     with session_scope(database_url) as session:
-        docs = sorted(session.scalars(query), key=lambda doc: order[doc.id])
-        if all(doc.status == stages[_first(stages, doc)].running_status for doc in docs):
+        claimed = found(session)
+        if all(doc.status == stages[i].running_status for doc, i in claimed):
             session.expunge_all()
-            return [(doc, _first(stages, doc)) for doc in docs]
+            return claimed
     with session_scope(database_url, write=True) as session:
-        claimed = []
-        for doc in sorted(session.scalars(query), key=lambda doc: order[doc.id]):
-            first = _first(stages, doc)
-            doc.status = stages[first].running_status
-            claimed.append((doc, first))
+        claimed = found(session)
+        for doc, i in claimed:
+            doc.status = stages[i].running_status
         session.flush()
         session.expunge_all()
         return claimed
@@ -280,7 +302,8 @@ def _apply_steps(
     *,
     isolate: bool,
 ) -> tuple[str, bool]:
-    for i, step in enumerate(steps):
+    after = [*(later.stage for later in steps[1:]), None]
+    for step, following in zip(steps, after, strict=True):
         stage, error, detail = step.stage, step.error, None
         if error is None:
             if isolate:
@@ -306,25 +329,20 @@ def _apply_steps(
                 detail=error or detail,
             )
         )
-        following = steps[i + 1].stage if i + 1 < len(steps) else None
         if following is None or doc.status != following.running_status:
-            return str(doc.status), following is None and error is None
-    return str(doc.status), True
+            break
+    return str(doc.status), following is None and error is None
 
 
 def _apply_isolated(
     session: Session, doc: Document, step: _Step
 ) -> tuple[Applied | None, str | None]:
-    try:
+    def apply() -> Applied:
         with session.begin_nested():
-            return step.stage.apply(session, doc, step.result), None
-    except PermanentError as exc:
-        return None, str(exc)
-    except OperationalError:
-        raise
-    except Exception as exc:  # a bug or unforeseen input: fail it, visibly
-        log.exception("stage %s apply crashed on %s", step.stage.name, doc.id)
-        return None, f"{step.stage.name} failed unexpectedly: {type(exc).__name__}: {exc}"
+            return step.stage.apply(session, doc, step.result)
+
+    # The database unwell: retry the whole task later.
+    return _guarded(step.stage, doc, apply, passing=(OperationalError,), phase=" apply")
 
 
 def parse_sent_at(value: str | None) -> datetime | None:
