@@ -22,6 +22,7 @@ TEXT = "关于推进职业教育产教融合的通知\n各有关单位:\n为深�
 async def run(url: str, key: str, rate: float, seconds: float) -> dict[str, object]:
     latencies: list[float] = []
     statuses: dict[int, int] = {}
+    errors: dict[str, int] = {}
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
     async with httpx.AsyncClient(
         base_url=url, headers={"X-API-Key": key}, limits=limits, timeout=30
@@ -33,8 +34,12 @@ async def run(url: str, key: str, rate: float, seconds: float) -> dict[str, obje
             try:
                 r = await client.post("/v1/documents", json=body)
                 statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
-            except httpx.HTTPError:
+            except httpx.HTTPError as exc:
+                # Status 0: no answer. Which kind says whose fault it was (a timeout, a
+                # refused connection, or a keep-alive connection the server had closed).
                 statuses[0] = statuses.get(0, 0) + 1
+                kind = type(exc).__name__
+                errors[kind] = errors.get(kind, 0) + 1
                 return
             latencies.append((time.perf_counter() - start) * 1000)
 
@@ -54,6 +59,7 @@ async def run(url: str, key: str, rate: float, seconds: float) -> dict[str, obje
         await offer(int(rate * WARMUP_S), 10**6)
         latencies.clear()
         statuses.clear()
+        errors.clear()
         start = time.perf_counter()
         total = int(rate * seconds)
         await offer(total, 0)
@@ -64,6 +70,7 @@ async def run(url: str, key: str, rate: float, seconds: float) -> dict[str, obje
         "seconds": round(elapsed, 2),
         "requests": total,
         "statuses": statuses,
+        "errors": errors,
         "latencies_ms": latencies,
     }
 

@@ -93,6 +93,7 @@ def run_pipeline(
             "offered_rate": load["offered_rate"],
             "seconds": load["seconds"],
             "statuses": load["statuses"],
+            "errors": load["errors"],
             "workers_busy_until_the_end": workers_busy,
             **summary_ms(load["latencies_ms"]),
         },

@@ -135,6 +135,7 @@ def main(*, docs: int = 2000, quick: bool = False) -> int:
         print(
             f"  ingest POST at {lat['offered_rate']} req/s: p50 {lat['p50']} p95 {lat['p95']} "
             f"p99 {lat['p99']} ms, statuses {lat['statuses']}"
+            + (f", no answer: {lat['errors']}" if lat["errors"] else "")
         )
         footprint = result["footprint"]
         print(
