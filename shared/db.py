@@ -179,6 +179,7 @@ def _nobody_holds(fd: int) -> bool:
 
 _PREFER_WRITES = False
 _REQUEST_FILES: dict[str, int] = {}
+_TURN_FILES: dict[str, int] = {}
 
 
 def requests_waiting(url: str) -> bool:
@@ -192,6 +193,19 @@ def requests_waiting(url: str) -> bool:
     if fd is None:
         fd = _REQUEST_FILES[database] = _lock_file(_requests_file(database))
     return not _nobody_holds(fd)
+
+
+def write_turn_free(url: str) -> bool | None:
+    """Whether nobody holds or waits for SQLite's write turn at this moment; None for a
+    database without one. A hint, not a claim: a worker with other work to do does that
+    work first rather than queue behind another writer."""
+    database = _sqlite_file(url)
+    if database is None:
+        return None
+    fd = _TURN_FILES.get(database)
+    if fd is None:
+        fd = _TURN_FILES[database] = _lock_file(f"{database}.turn")
+    return _nobody_holds(fd) and not requests_waiting(url)
 
 
 def prefer_writes() -> None:

@@ -3,19 +3,27 @@ one write per document, against a real database (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+import fcntl
+import os
 import random
+import threading
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import make_url, select
 from sqlalchemy.orm import Session
 
 from bench.corpus import make_document
+from services.extract.pipeline import runner
 from services.extract.pipeline.base import Applied
 from services.extract.pipeline.clean import CleanStage
 from services.extract.pipeline.dedupe import DedupeStage
 from services.extract.pipeline.extract import ExtractStage
 from services.extract.pipeline.runner import run_stages
-from shared.db import session_scope
+from shared.db import dispose_all, session_scope
+from shared.migrate import upgrade
 from shared.models import Document, StageRun, Status
 
 
@@ -108,3 +116,83 @@ def test_each_document_starts_at_the_stage_its_status_asks_for(database_url: str
     assert outcomes == {fresh: "indexing", halfway: "indexing"}
     # Cleaned once: the second run began the half-done document at dedupe.
     assert [st for st, _ in _history(database_url, halfway)] == ["clean", "dedupe", "extract"]
+
+
+@pytest.fixture
+def sqlite_migrated(tmp_path: Path) -> Iterator[str]:
+    """A database file: the write turn exists only beside one."""
+    url = f"sqlite:///{tmp_path / 'chain.db'}"
+    upgrade(url)
+    yield url
+    dispose_all()
+
+
+class WatchingExtract(ExtractStage):
+    """Extract that notes, as it computes each document, which of the batch were written."""
+
+    def __init__(self, url: str, batch: list[str], computed: threading.Event) -> None:
+        super().__init__()
+        self.url, self.batch, self.computed = url, batch, computed
+        self.written_before: dict[str, set[str]] = {}
+
+    def compute(self, doc: Document, reader: Session) -> Any:
+        with session_scope(self.url) as s:
+            rows = s.execute(
+                select(Document.id, Document.status).where(Document.id.in_(self.batch))
+            )
+            self.written_before[doc.id] = {
+                i for i, status in rows if status in (Status.INDEXING, Status.DUPLICATE)
+            }
+        if doc.id == self.batch[-1]:
+            self.computed.set()
+        return super().compute(doc, reader)
+
+
+def _chain(url: str, ids: list[str]) -> tuple[list[Any], WatchingExtract]:
+    watcher = WatchingExtract(url, ids, threading.Event())
+    return [CleanStage(), DedupeStage(), watcher], watcher
+
+
+def test_a_worker_writes_what_it_computed_while_the_turn_is_free(
+    sqlite_migrated: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # SQLite: documents computed early in a batch are written while the rest is computed,
+    # and the copy posted second is still the duplicate when its original went first.
+    monkeypatch.setattr(runner, "EARLY_APPLY_DOCS", 2)
+    url = sqlite_migrated
+    ids = _received(url, _policy(11), _policy(11), _policy(12), _policy(13), _policy(14))
+    stages, watcher = _chain(url, ids)
+    outcomes = run_stages(stages, ids, database_url=url, sender=None)
+    assert outcomes == {ids[0]: "indexing", ids[1]: "duplicate", **{i: "indexing" for i in ids[2:]}}
+    assert watcher.written_before[ids[1]] == set()
+    assert watcher.written_before[ids[2]] == set(ids[:2])
+    assert watcher.written_before[ids[4]] == set(ids[:4])
+
+
+def test_a_worker_goes_on_computing_while_another_writer_holds_the_turn(
+    sqlite_migrated: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Instead of queueing behind the other writer after the first documents, it computes
+    # the whole batch, and writes it all once the turn is let go.
+    monkeypatch.setattr(runner, "EARLY_APPLY_DOCS", 1)
+    url = sqlite_migrated
+    ids = _received(url, *(_policy(20 + i) for i in range(4)))
+    with session_scope(url, write=True) as s:  # claimed already (a redelivery): no write
+        for doc in s.scalars(select(Document).where(Document.id.in_(ids))):
+            doc.status = Status.CLEANING
+    stages, watcher = _chain(url, ids)
+    turn = os.open(f"{make_url(url).database}.turn", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(turn, fcntl.LOCK_EX)  # as another worker's transaction holds it
+    outcomes: dict[str, str] = {}
+    worker = threading.Thread(
+        target=lambda: outcomes.update(run_stages(stages, ids, database_url=url, sender=None))
+    )
+    try:
+        worker.start()
+        assert watcher.computed.wait(60), "the batch was not computed while the turn was held"
+        assert all(written == set() for written in watcher.written_before.values())
+    finally:
+        fcntl.flock(turn, fcntl.LOCK_UN)
+        os.close(turn)
+        worker.join(60)
+    assert outcomes == dict.fromkeys(ids, "indexing")
