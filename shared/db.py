@@ -29,7 +29,21 @@ MMAP_BYTES = 1 << 30
 
 def make_engine(url: str, *, immediate: bool = False) -> Engine:
     if not is_sqlite(url):
-        return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+        engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+        @event.listens_for(engine, "connect")
+        def _pg_session(dbapi_conn: Any, _record: Any) -> None:
+            # psycopg prepares a statement run 5 times, and PostgreSQL then plans it once
+            # for all values when that looks no dearer. Dedupe's lookups start on an empty
+            # index that grows ~100 rows a document, with buckets of very different sizes:
+            # a generic plan made early kept the workers waiting on the LSH lookup (47 % of
+            # their time). Planning each execution costs ~0.1 ms and keeps the parsing
+            # saved; 2,000 documents: 26–29 → 38–44 docs/s.
+            with dbapi_conn.cursor() as cur:
+                cur.execute("SET plan_cache_mode = force_custom_plan")
+            dbapi_conn.commit()
+
+        return engine
     engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
 
     @event.listens_for(engine, "connect")
