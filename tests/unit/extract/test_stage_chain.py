@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from bench.corpus import make_document
 from services.extract.pipeline import runner
-from services.extract.pipeline.base import Applied
+from services.extract.pipeline.base import Applied, TransientError
 from services.extract.pipeline.clean import CleanStage
 from services.extract.pipeline.dedupe import DedupeStage
 from services.extract.pipeline.extract import ExtractStage
@@ -196,3 +196,39 @@ def test_a_worker_goes_on_computing_while_another_writer_holds_the_turn(
         os.close(turn)
         worker.join(60)
     assert outcomes == dict.fromkeys(ids, "indexing")
+
+
+class FlakyExtract(ExtractStage):
+    """Extract whose compute meets a transient fault (the database away) at one document."""
+
+    def __init__(self, victim: str) -> None:
+        super().__init__()
+        self.victim = victim
+
+    def compute(self, doc: Document, reader: Session) -> Any:
+        if doc.id == self.victim:
+            raise TransientError("database away")
+        return super().compute(doc, reader)
+
+
+def test_a_transient_fault_after_early_writes_keeps_them_and_the_retry_does_the_rest(
+    sqlite_migrated: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(runner, "EARLY_APPLY_DOCS", 2)
+    url = sqlite_migrated
+    ids = _received(url, *(_policy(30 + i) for i in range(4)))
+    with pytest.raises(TransientError):
+        run_stages(
+            [CleanStage(), DedupeStage(), FlakyExtract(ids[3])], ids, database_url=url, sender=None
+        )
+    with session_scope(url) as s:
+        statuses = dict(
+            s.execute(select(Document.id, Document.status).where(Document.id.in_(ids))).all()
+        )
+    assert [statuses[i] for i in ids] == ["indexing", "indexing", "cleaning", "cleaning"]
+    # The task's retry (a redelivery) takes up the documents not written, and only those.
+    outcomes = run_stages(
+        [CleanStage(), DedupeStage(), ExtractStage()], ids, database_url=url, sender=None
+    )
+    assert outcomes == {ids[2]: "indexing", ids[3]: "indexing"}
+    assert _history(url, ids[0]) == [("clean", "ok"), ("dedupe", "ok"), ("extract", "ok")]
