@@ -192,8 +192,7 @@ def _nobody_holds(fd: int) -> bool:
 
 
 _PREFER_WRITES = False
-_REQUEST_FILES: dict[str, int] = {}
-_TURN_FILES: dict[str, int] = {}
+_PROBE_FILES: dict[str, int] = {}
 
 
 def requests_waiting(url: str) -> bool:
@@ -203,10 +202,7 @@ def requests_waiting(url: str) -> bool:
     database = _sqlite_file(url)
     if database is None:
         return False
-    fd = _REQUEST_FILES.get(database)
-    if fd is None:
-        fd = _REQUEST_FILES[database] = _lock_file(_requests_file(database))
-    return not _nobody_holds(fd)
+    return not _nobody_holds(_probe_fd(_requests_file(database)))
 
 
 def write_turn_free(url: str) -> bool | None:
@@ -216,10 +212,15 @@ def write_turn_free(url: str) -> bool | None:
     database = _sqlite_file(url)
     if database is None:
         return None
-    fd = _TURN_FILES.get(database)
+    return _nobody_holds(_probe_fd(f"{database}.turn")) and not requests_waiting(url)
+
+
+def _probe_fd(path: str) -> int:
+    """The process's descriptor for looking at a lock file (never held: only tried)."""
+    fd = _PROBE_FILES.get(path)
     if fd is None:
-        fd = _TURN_FILES[database] = _lock_file(f"{database}.turn")
-    return _nobody_holds(fd) and not requests_waiting(url)
+        fd = _PROBE_FILES[path] = _lock_file(path)
+    return fd
 
 
 def prefer_writes() -> None:

@@ -71,18 +71,26 @@ def run_stages(
     if not claimed:
         return {}
     queued_ms = int((utcnow() - sent_at).total_seconds() * 1000) if sent_at else None
-    apply = partial(
-        _apply,
-        database_url=database_url,
-        last=stages[-1],
-        request_id=request_id,
-        queued_ms={stages[0].name: queued_ms},
-        sending=sender is not None,
-    )
     plans: dict[str, list[_Step]] = {}
     pending: dict[str, list[_Step]] = {}
     outcomes: dict[str, str] = {}
     onward: list[OutboxEvent] = []
+
+    def write_pending() -> None:
+        nonlocal pending
+        plans.update(pending)
+        done, events = _apply(
+            pending,
+            database_url,
+            last=stages[-1],
+            request_id=request_id,
+            queued_ms={stages[0].name: queued_ms},
+            sending=sender is not None,
+        )
+        outcomes.update(done)
+        onward.extend(events)
+        pending = {}
+
     with session_scope(database_url) as reader:
         for doc, first in claimed:
             try:
@@ -91,11 +99,8 @@ def run_stages(
                 _release(claimed, stages, database_url)  # what was applied is not claimed
                 raise
             if len(pending) >= EARLY_APPLY_DOCS and write_turn_free(database_url):
-                plans.update(pending)
-                _merge(apply(pending), outcomes, onward)
-                pending = {}
-    plans.update(pending)
-    _merge(apply(pending), outcomes, onward)
+                write_pending()
+    write_pending()
     log.info(
         "%s: %s",
         " → ".join(stage.name for stage in stages),
@@ -119,15 +124,6 @@ def run_stages(
 # would mean more, smaller transactions (see SLICE_DOCS). Elsewhere (no turn) a task
 # applies once, after computing.
 EARLY_APPLY_DOCS = 8
-
-
-def _merge(
-    applied: tuple[dict[str, str], list[OutboxEvent]],
-    outcomes: dict[str, str],
-    events: list[OutboxEvent],
-) -> None:
-    outcomes.update(applied[0])
-    events.extend(applied[1])
 
 
 def _guarded(

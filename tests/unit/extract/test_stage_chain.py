@@ -60,6 +60,12 @@ def _history(url: str, doc_id: str) -> list[tuple[str, str]]:
         return [(r.stage, r.status) for r in rows]
 
 
+def _statuses(url: str, ids: list[str]) -> dict[str, str]:
+    with session_scope(url) as s:
+        rows = s.execute(select(Document.id, Document.status).where(Document.id.in_(ids)))
+        return {doc_id: status for doc_id, status in rows}
+
+
 def _policy(seed: int) -> str:
     return make_document(random.Random(seed), f"c{seed}", target_chars=1500).text
 
@@ -136,13 +142,11 @@ class WatchingExtract(ExtractStage):
         self.written_before: dict[str, set[str]] = {}
 
     def compute(self, doc: Document, reader: Session) -> Any:
-        with session_scope(self.url) as s:
-            rows = s.execute(
-                select(Document.id, Document.status).where(Document.id.in_(self.batch))
-            )
-            self.written_before[doc.id] = {
-                i for i, status in rows if status in (Status.INDEXING, Status.DUPLICATE)
-            }
+        self.written_before[doc.id] = {
+            i
+            for i, status in _statuses(self.url, self.batch).items()
+            if status in (Status.INDEXING, Status.DUPLICATE)
+        }
         if doc.id == self.batch[-1]:
             self.computed.set()
         return super().compute(doc, reader)
@@ -221,10 +225,7 @@ def test_a_transient_fault_after_early_writes_keeps_them_and_the_retry_does_the_
         run_stages(
             [CleanStage(), DedupeStage(), FlakyExtract(ids[3])], ids, database_url=url, sender=None
         )
-    with session_scope(url) as s:
-        statuses = dict(
-            s.execute(select(Document.id, Document.status).where(Document.id.in_(ids))).all()
-        )
+    statuses = _statuses(url, ids)
     assert [statuses[i] for i in ids] == ["indexing", "indexing", "cleaning", "cleaning"]
     # The task's retry (a redelivery) takes up the documents not written, and only those.
     outcomes = run_stages(
