@@ -209,6 +209,9 @@ def test_pagination_keeps_the_total(loaded: SearchEngine) -> None:
 def test_cluster_copies_hidden_unless_asked(loaded: SearchEngine) -> None:
     assert "tw-copy" not in _ids(_search(loaded, text="双师型"))
     assert "tw-copy" in _ids(_search(loaded, text="双师型", include_duplicates=True))
+    # Nor do suggestions and similar documents offer a copy (its title matches 职教).
+    assert "關於職教改革的通知" not in [s.text for s in run_async(loaded.suggest("职教"))]
+    assert "tw-copy" not in [h.id for h in run_async(loaded.similar("lz-plan", size=50))]
 
 
 def test_highlights_mark_the_match_in_title_and_text(loaded: SearchEngine) -> None:
