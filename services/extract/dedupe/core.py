@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
+from cachetools import LRUCache
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import BindParameter
@@ -27,12 +28,33 @@ _IDS: BindParameter[list[str]] = bindparam("ids", expanding=True)
 # before `content_hash`, and reading it walked their overflow pages for every candidate
 # (~50 a document on the bench's corpus).
 _CANDIDATES = (
-    select(DedupeSignature.document_id.label("id"), ContentHash.hash, DedupeSignature.minhash)
+    select(
+        DedupeSignature.document_id.label("id"),
+        ContentHash.hash,
+        DedupeSignature.minhash,
+        DedupeSignature.seq,
+    )
     .outerjoin(ContentHash, ContentHash.document_id == DedupeSignature.document_id)
     .where(DedupeSignature.document_id.in_(_IDS))
 )
+_VERSIONS = select(DedupeSignature.document_id, DedupeSignature.seq).where(
+    DedupeSignature.document_id.in_(_IDS)
+)
 _METAS = select(Document.id, Document.meta).where(Document.id.in_(_IDS))
 _TEXTS = select(Document.id, Document.text).where(Document.id.in_(_IDS))
+
+
+class _Candidate(NamedTuple):
+    id: str
+    hash: str | None  # the text's hash in the exact-copy index
+    minhash: bytes
+
+
+# Candidates' signature rows by (id, seq): a decision has ~100 LSH candidates on the
+# bench's corpus (stock phrases share bands), and reading their 1 KB signatures again for
+# every document was most of the candidate check. `seq` changes whenever a document is
+# decided again, so a cached row is never stale. ~1.1 KB an entry.
+STORED_CANDIDATES: LRUCache[tuple[str, int], _Candidate] = LRUCache(maxsize=20_000)
 
 
 @dataclass(frozen=True)
@@ -157,9 +179,13 @@ def deduplicate(
         # What was decided since the preparation, then what it found that still stands.
         since = prepared.watermark
         recent = (batch or DecisionBatch()).recent(session, since)
-        near = recent.lsh_candidates(s.band_keys, doc.id, since=since)
-        part = recent.containment_candidates(s.samples, doc.id, since=since, min_share=0.5)
-        fresh = _verify(session, s, thresholds, near, part)
+        fresh = _verify(
+            session,
+            s,
+            thresholds,
+            recent.lsh_candidates(s.band_keys, doc.id, since=since),
+            recent.containment_candidates(s.samples, doc.id, since=since, min_share=0.5),
+        )
         fresh_ids = {f.other_id for f in fresh}
         earlier = [f for f in prepared.found if f.other_id not in fresh_ids]
         kept = store.still_indexed(session, (f.other_id for f in earlier), upto=since)
@@ -220,8 +246,9 @@ def _record(
     return out
 
 
-def _candidates(session: Session, doc_id: str, s: sig.Signature) -> tuple[set[str], set[str]]:
-    """From the whole index: LSH band mates; documents sharing containment samples."""
+def _candidates(session: Session, doc_id: str, s: sig.Signature) -> tuple[dict[str, int], set[str]]:
+    """From the whole index: LSH band mates (with their signature's version); documents
+    sharing containment samples."""
     return (
         store.lsh_candidates(session, s.band_keys, doc_id),
         store.containment_candidates(session, s.samples, doc_id, min_share=0.5),
@@ -232,7 +259,7 @@ def _verify(
     session: Session,
     s: sig.Signature,
     thresholds: Thresholds,
-    near_ids: set[str],
+    near_ids: set[str] | dict[str, int],
     part_ids: set[str],
 ) -> list[_Found]:
     """Candidates confirmed on exact shingle sets: Jaccard on 4-grams for LSH candidates,
@@ -240,14 +267,15 @@ def _verify(
 
     Jaccard >= `near` may join a cluster (if the identities agree); between `related` and
     it, the documents are only related (a city's adaptation of a province template):
-    shown on both, never merged."""
+    shown on both, never merged. `near_ids` may map each to its signature's version."""
     if not (near_ids or part_ids):
         return []
-    rows = session.execute(_CANDIDATES, {"ids": list(near_ids | part_ids)}).all()
+    versions = near_ids if isinstance(near_ids, dict) else {}
+    rows = _candidate_rows(session, set(near_ids) | part_ids, versions)
     # Same-topic documents share stock phrases and often share a band: the estimate from
     # the stored signatures drops them without reading their text.
     floor = thresholds.lowest - sig.ESTIMATE_MARGIN
-    with_minhash = [r for r in rows if r.id in near_ids and r.minhash is not None]
+    with_minhash = [r for r in rows if r.id in near_ids]
     estimates = dict(
         zip(
             (r.id for r in with_minhash),
@@ -292,6 +320,29 @@ def _verify(
     ]
 
 
+def _candidate_rows(session: Session, ids: set[str], versions: dict[str, int]) -> list[_Candidate]:
+    """The candidates still in the index with their signatures: from the cache where the
+    version matches, else read. `versions`: those already known, read in this session."""
+    found: list[_Candidate] = []
+    missing: list[str] = []
+    unknown = [i for i in ids if i not in versions]
+    known = [(i, versions[i]) for i in ids if i in versions]
+    if unknown:
+        known += [(doc_id, seq) for doc_id, seq in session.execute(_VERSIONS, {"ids": unknown})]
+    for doc_id, seq in known:
+        cached = STORED_CANDIDATES.get((doc_id, seq))
+        if cached is None:
+            missing.append(doc_id)
+        else:
+            found.append(cached)
+    if missing:
+        for row in session.execute(_CANDIDATES, {"ids": missing}):
+            candidate = _Candidate(row.id, row.hash, row.minhash)
+            STORED_CANDIDATES[row.id, row.seq] = candidate
+            found.append(candidate)
+    return found
+
+
 def _metas(session: Session, ids: list[str]) -> dict[str, Any]:
     if not ids:
         return {}
@@ -308,8 +359,8 @@ def _stored_shingles(
     missing: list[str] = []
     hashes = dict(docs)
     for doc_id, content_hash in docs:
-        short = cache.get(doc_id, content_hash, sig.SHINGLE)
-        long = cache.get(doc_id, content_hash, sig.CONTAINMENT_SHINGLE)
+        short = cache.get((doc_id, content_hash, sig.SHINGLE))
+        long = cache.get((doc_id, content_hash, sig.CONTAINMENT_SHINGLE))
         if short is None or long is None:
             missing.append(doc_id)
         else:
@@ -319,8 +370,8 @@ def _stored_shingles(
         for doc_id, text in rows:
             short = sig.shingle_hashes(text or "", sig.SHINGLE)
             long = sig.shingle_hashes(text or "", sig.CONTAINMENT_SHINGLE)
-            cache.put(doc_id, hashes[doc_id], sig.SHINGLE, short)
-            cache.put(doc_id, hashes[doc_id], sig.CONTAINMENT_SHINGLE, long)
+            cache[doc_id, hashes[doc_id], sig.SHINGLE] = short
+            cache[doc_id, hashes[doc_id], sig.CONTAINMENT_SHINGLE] = long
             out[doc_id] = (short, long)
     empty = np.zeros(0, dtype=np.uint32)
     for doc_id, _ in docs:

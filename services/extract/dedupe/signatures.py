@@ -13,12 +13,12 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections import OrderedDict
 from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
 import xxhash
+from cachetools import LRUCache
 from datasketch import LeanMinHash, MinHash
 
 SHINGLE = 4
@@ -225,26 +225,7 @@ def jaccard(a: np.ndarray, b: np.ndarray) -> float:
     return both / (a.size + b.size - both)
 
 
-class ShingleCache:
-    """Shingle hashes of stored documents by (id, content hash, k), least recently used out:
-    the same candidates come up again and again, and rereading their text costs more than
-    comparing. ~20 KB per 5k-character document; 2,048 entries stay under ~100 MB."""
-
-    def __init__(self, size: int = 2048) -> None:
-        self.size = size
-        self._items: OrderedDict[tuple[str, str | None, int], np.ndarray] = OrderedDict()
-
-    def get(self, doc_id: str, content_hash: str | None, k: int) -> np.ndarray | None:
-        key = (doc_id, content_hash, k)
-        found = self._items.get(key)
-        if found is not None:
-            self._items.move_to_end(key)
-        return found
-
-    def put(self, doc_id: str, content_hash: str | None, k: int, hashes: np.ndarray) -> None:
-        self._items[(doc_id, content_hash, k)] = hashes
-        if len(self._items) > self.size:
-            self._items.popitem(last=False)
-
-
-STORED_SHINGLES = ShingleCache()
+# Shingle hashes of stored documents by (id, content hash, k), least recently used out:
+# the same candidates come up again and again, and rereading their text costs more than
+# comparing. ~20 KB per 5k-character document; 2,048 entries stay under ~100 MB.
+STORED_SHINGLES: LRUCache[tuple[str, str | None, int], np.ndarray] = LRUCache(maxsize=2048)

@@ -61,8 +61,8 @@ class DedupeStage(Stage):
         # Batch-mates and recent documents are the likeliest candidates of what comes next.
         # Keyed by the hash the exact-copy index will hold for this text (what a candidate
         # read later is looked up by).
-        STORED_SHINGLES.put(doc.id, sig.content_hash, SHINGLE, sig.shingles)
-        STORED_SHINGLES.put(doc.id, sig.content_hash, CONTAINMENT_SHINGLE, sig.long_shingles)
+        STORED_SHINGLES[doc.id, sig.content_hash, SHINGLE] = sig.shingles
+        STORED_SHINGLES[doc.id, sig.content_hash, CONTAINMENT_SHINGLE] = sig.long_shingles
         # Reading and comparing candidates here, in parallel and with no lock held, leaves
         # the serialised decision only what was decided since (at most a few batches).
         return Computed(identity, sig, prepare(reader, doc.id, sig, thresholds))

@@ -306,3 +306,30 @@ def test_a_batch_committed_in_slices_sees_what_others_decided_in_between(
     _dedupe(database_url, theirs)  # another worker, between two slices
     decide(mine)
     assert _relations(database_url, mine)[theirs][0] == "near_duplicate"
+
+
+def test_a_document_decided_again_is_compared_as_it_is_now(database_url: str) -> None:
+    # Workers cache the signatures and shingles of candidates they have read; a document
+    # given a new text since must be compared by that text, not by what was cached.
+    from services.extract.dedupe.signatures import jaccard, shingle_hashes
+
+    text = _policy(11, chars=6000)
+    rewritten = text[: len(text) * 3 // 4] + _policy(12, chars=2000)
+    a = _add(database_url, text, age_s=20)
+    _dedupe(database_url, a)
+    b = _add(database_url, text.replace("加强", "切实加强", 2), age_s=10)
+    _dedupe(database_url, b)  # reads (and caches) a as a candidate
+    assert a in _relations(database_url, b)
+    cleaned = clean_document(rewritten)
+    with session_scope(database_url, write=True) as s:
+        doc = s.get(Document, a)
+        assert doc is not None
+        doc.text, doc.content_hash = cleaned.text, cleaned.content_hash
+    _dedupe(database_url, a)  # a new version of a
+    c_text = clean_document(text.replace("推动", "大力推动", 2)).text
+    c = _add(database_url, c_text)
+    _dedupe(database_url, c)
+    now = jaccard(shingle_hashes(cleaned.text), shingle_hashes(c_text))
+    before = jaccard(shingle_hashes(clean_document(text).text), shingle_hashes(c_text))
+    assert before >= 0.8 > now  # a near-duplicate of a's old text; three quarters of its new one
+    assert _relations(database_url, c)[a][0] == "contained_in"
