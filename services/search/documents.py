@@ -6,13 +6,28 @@ from collections.abc import Iterator, Sequence
 from datetime import date
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
 from services.search.doc_numbers import normalize_doc_number
 from services.search.engines.base import IndexDocument
 from shared.models import Document, Status
 
 INDEXABLE = (Status.INDEXING, Status.INDEXED)
+
+
+# What `to_index_document` and `duplicate_counts` read (and the indexer's status checks):
+# loading only these leaves the original, the raw and original-script texts unread.
+FOR_INDEXING = load_only(
+    Document.id,
+    Document.status,
+    Document.indexed_at,
+    Document.title,
+    Document.user_title,
+    Document.text,
+    Document.meta,
+    Document.is_canonical,
+    Document.cluster_id,
+)
 
 
 def to_index_document(doc: Document, *, duplicates: int, dictionary_version: str) -> IndexDocument:
