@@ -16,7 +16,8 @@ INDEXABLE = (Status.INDEXING, Status.INDEXED)
 
 
 # What `to_index_document` and `duplicate_counts` read (and the indexer's status checks):
-# loading only these leaves the original, the raw and original-script texts unread.
+# every read that feeds them (the indexer's, `iter_indexable`'s) loads only these, and
+# leaves the original, the raw and original-script texts unread.
 FOR_INDEXING = load_only(
     Document.id,
     Document.status,
@@ -88,6 +89,7 @@ def iter_indexable(
     while True:
         stmt = (
             select(Document)
+            .options(FOR_INDEXING)
             .where(Document.status.in_(INDEXABLE), Document.id > last)
             .order_by(Document.id)
             .limit(batch_size)

@@ -179,6 +179,8 @@ def deduplicate(
         # What was decided since the preparation, then what it found that still stands.
         since = prepared.watermark
         recent = (batch or DecisionBatch()).recent(session, since)
+        # Ids only, no versions: the delta in memory does not see deletions, so whether
+        # each candidate still has a signature is read again (`_candidate_rows`).
         fresh = _verify(
             session,
             s,

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Engine, event, select
 
+from services.search.documents import duplicate_counts, iter_indexable, to_index_document
 from services.search.engines.base import SearchQuery
 from services.search.engines.embedded import EmbeddedEngine
 from services.search.indexing import index_documents
@@ -76,3 +77,24 @@ def test_documents_are_indexed_and_marked_in_statements_that_do_not_grow_per_doc
     assert found.total == 2  # one canonical per cluster; copies hidden
     assert hit.title.startswith("关于产教融合的通知") and hit.duplicates_count in (1, 8)
     run_async(engine.close())
+
+
+def test_a_full_reindex_reads_what_it_indexes_in_statements_that_do_not_grow_per_document(
+    database_url: str,
+) -> None:
+    # `policy-search reindex` reads every indexable document through `iter_indexable`.
+    counts = []
+    for n, cluster in ((2, "c-small"), (9, "c-large")):
+        _add(database_url, n, cluster=cluster)
+        with _statements() as seen, session_scope(database_url) as session:
+            built = [
+                to_index_document(d, duplicates=dups.get(d.id, 0), dictionary_version="v1")
+                for rows in iter_indexable(session)
+                for dups in (duplicate_counts(session, rows),)
+                for d in rows
+            ]
+        counts.append(len([s for s in seen if s.lstrip().upper().startswith("SELECT")]))
+        assert len(built) == {"c-small": 2, "c-large": 11}[cluster]
+    assert counts[0] == counts[1]
+    assert {d.title for d in built} >= {f"关于产教融合的通知{i}" for i in range(9)}
+    assert {d.duplicates_count for d in built if d.is_canonical} == {1, 8}
