@@ -130,7 +130,7 @@ def _wait_final(engine: sa.Engine, expected: int, *, timeout: float) -> int:
             ).scalar_one()
         if done >= expected:
             return int(done)
-        time.sleep(0.5)
+        time.sleep(0.1)  # the run's end is known to this much (2,000 documents take ~18 s)
     return int(done)
 
 
