@@ -7,7 +7,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 from cachetools import LRUCache
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, inspect, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import BindParameter
 
@@ -154,7 +154,14 @@ def deduplicate(
     s = signature or sig.signature(text, threshold=thresholds.lowest)
     store.serialize_decisions(session)
     old_cluster = doc.cluster_id
-    store.forget(session, doc.id)
+    # Nothing is flushed here (unless the document is not inserted yet: the statements
+    # below refer to its row): the caller's pending changes to it go out in one UPDATE
+    # with this decision's. SQLite rewrites a whole row on UPDATE, original and texts
+    # included, and flushing here and after the relations made it three rewrites of every
+    # document in the pipeline's apply, inside the write turn.
+    if inspect(doc).pending:
+        session.flush()
+    store.forget_rows(session, doc.id)
     doc.cluster_id, doc.is_canonical, doc.duplicate_of = None, True, None
     doc.meta = {
         **(doc.meta or {}),
@@ -244,7 +251,6 @@ def _record(
         store.set_relation(session, doc_id, f.other_id, f.kind, f.back, f.similarity)
         same = f.other_identity is not None and same_document(identity, f.other_identity)
         out.append(RelationOut(f.other_id, f.kind, round(f.similarity, 4), same))
-    session.flush()
     return out
 
 

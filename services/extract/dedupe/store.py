@@ -366,6 +366,12 @@ def set_relation(session: Session, a: str, b: str, kind_ab: str, kind_ba: str, s
 def forget(session: Session, document_id: str) -> None:
     """Remove everything dedupe knows about a document (re-run, new version, delete)."""
     session.flush()  # pending ORM changes first: these statements bypass the session
+    forget_rows(session, document_id)
+
+
+def forget_rows(session: Session, document_id: str) -> None:
+    """`forget` without flushing the session first: for a caller whose pending changes
+    cannot touch these tables (`deduplicate`)."""
     connection = session.connection()
     for statement in _FORGET:
         connection.execute(statement, {"id": document_id})

@@ -304,14 +304,18 @@ def _apply_document(
     so that the stages before the one that crashed keep their results (a savepoint per
     stage and document cost more than the stages' writes)."""
     reindex: dict[str, list[str]] = defaultdict(list)
+    # No autoflush: the steps' changes to the document go out in one UPDATE when the
+    # savepoint ends. On SQLite an UPDATE rewrites the whole row, original and texts
+    # included, and a query in one stage's apply flushed the stages before it.
     try:
-        with session.begin_nested():
+        with session.begin_nested(), session.no_autoflush:
             status, finished = _apply_steps(session, doc, steps, queued_ms, reindex, isolate=False)
     except OperationalError:
         raise  # the database is unwell: retry the whole task later
     except Exception:
         reindex.clear()
-        status, finished = _apply_steps(session, doc, steps, queued_ms, reindex, isolate=True)
+        with session.no_autoflush:
+            status, finished = _apply_steps(session, doc, steps, queued_ms, reindex, isolate=True)
     for task_name, ids in reindex.items():
         onward[task_name].extend(ids)
     return status, finished

@@ -25,6 +25,7 @@ from services.extract.pipeline.runner import run_stages
 from shared.db import dispose_all, session_scope
 from shared.migrate import upgrade
 from shared.models import Document, StageRun, Status
+from tests.sql_statements import starting, statements
 
 
 class CrashingDedupe(DedupeStage):
@@ -88,6 +89,34 @@ def test_chain_takes_documents_from_received_to_indexing(database_url: str) -> N
     # Each stage keeps its own history row; the copy stopped at dedupe.
     assert _history(database_url, first) == [("clean", "ok"), ("dedupe", "ok"), ("extract", "ok")]
     assert _history(database_url, copy) == [("clean", "ok"), ("dedupe", "ok")]
+
+
+def test_the_chain_writes_each_document_row_once(database_url: str) -> None:
+    # SQLite rewrites a whole row on UPDATE, original and texts included: the chain's
+    # changes to a document go out together, not once per stage that queried meanwhile
+    # (three rewrites a document before, inside the write turn every writer waits for).
+    ids = _received(database_url, *(_policy(20 + i) for i in range(4)), _policy(20))
+    with statements() as seen:
+        outcomes = run_stages(
+            [CleanStage(), DedupeStage(), ExtractStage()],
+            ids,
+            database_url=database_url,
+            sender=None,
+        )
+    assert sorted(outcomes.values()) == ["duplicate"] + ["indexing"] * 4
+    # The claim (one statement for the batch), then one UPDATE a document.
+    assert len(starting(seen, "UPDATE documents")) == 1 + len(ids)
+    with session_scope(database_url) as s:
+        docs = s.scalars(select(Document).where(Document.id.in_(ids))).all()
+        # Every stage's writes are there: cleaned text, the identity dedupe kept for the
+        # copy, the metadata extracted for the others.
+        assert all(d.text for d in docs)
+        assert all(
+            "_identity" in d.meta
+            if d.status == Status.DUPLICATE
+            else d.title and d.meta["doc_type"]
+            for d in docs
+        )
 
 
 def test_a_crash_in_a_later_stage_keeps_the_earlier_stages_work(database_url: str) -> None:

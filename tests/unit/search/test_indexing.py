@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy import Engine, event, select
+from sqlalchemy import select
 
 from services.search.documents import duplicate_counts, iter_indexable, to_index_document
 from services.search.engines.base import SearchQuery
@@ -16,6 +13,7 @@ from services.search.indexing import index_documents
 from shared.db import session_scope
 from shared.models import Document, StageRun, Status
 from shared.runtime import run_async
+from tests.sql_statements import starting, statements
 
 
 def _add(url: str, n: int, *, cluster: str) -> list[str]:
@@ -37,20 +35,6 @@ def _add(url: str, n: int, *, cluster: str) -> list[str]:
         return [d.id for d in docs]
 
 
-@contextmanager
-def _statements() -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        seen.append(statement)
-
-    event.listen(Engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(Engine, "before_cursor_execute", count)
-
-
 def test_documents_are_indexed_and_marked_in_statements_that_do_not_grow_per_document(
     database_url: str, tmp_path: Path
 ) -> None:
@@ -58,14 +42,14 @@ def test_documents_are_indexed_and_marked_in_statements_that_do_not_grow_per_doc
     counts = []
     for n, cluster in ((2, "c-small"), (9, "c-large")):
         ids = _add(database_url, n, cluster=cluster)
-        with _statements() as seen:
+        with statements() as seen:
             outcomes = index_documents(
                 engine, ids, database_url=database_url, dictionary_version="v1"
             )
         assert outcomes == dict.fromkeys(ids, Status.INDEXED)
         # Reads and slices only: a column the indexer uses but does not load would be
         # fetched once per document (and the original, 20 KB here, is never needed).
-        counts.append(len([s for s in seen if s.lstrip().upper().startswith("SELECT")]))
+        counts.append(len(starting(seen, "SELECT")))
     assert counts[0] == counts[1]
     with session_scope(database_url) as s:
         marked = s.scalars(select(Document).where(Document.cluster_id == "c-large")).all()
@@ -86,14 +70,14 @@ def test_a_full_reindex_reads_what_it_indexes_in_statements_that_do_not_grow_per
     counts = []
     for n, cluster in ((2, "c-small"), (9, "c-large")):
         _add(database_url, n, cluster=cluster)
-        with _statements() as seen, session_scope(database_url) as session:
+        with statements() as seen, session_scope(database_url) as session:
             built = [
                 to_index_document(d, duplicates=dups.get(d.id, 0), dictionary_version="v1")
                 for rows in iter_indexable(session)
                 for dups in (duplicate_counts(session, rows),)
                 for d in rows
             ]
-        counts.append(len([s for s in seen if s.lstrip().upper().startswith("SELECT")]))
+        counts.append(len(starting(seen, "SELECT")))
         assert len(built) == {"c-small": 2, "c-large": 11}[cluster]
     assert counts[0] == counts[1]
     assert {d.title for d in built} >= {f"关于产教融合的通知{i}" for i in range(9)}
