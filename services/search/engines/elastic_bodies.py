@@ -122,7 +122,7 @@ def index_template(alias: str, *, ik: bool) -> dict[str, Any]:
 
 
 def source(doc: IndexDocument) -> dict[str, Any]:
-    return {
+    body: dict[str, Any] = {
         "id": doc.id,
         "title": doc.title,
         "text": doc.text,
@@ -140,11 +140,12 @@ def source(doc: IndexDocument) -> dict[str, Any]:
         "cluster_id": doc.cluster_id,
         "duplicates_count": doc.duplicates_count,
         "dictionary_version": doc.dictionary_version,
-        "suggest": {
-            "input": [doc.title] if doc.title else [],
-            "weight": 2 if doc.is_canonical else 1,
-        },
     }
+    # A cluster's copy is never suggested (as in the embedded engine): the completion
+    # suggester cannot filter on another field, so the copy gets no input at all.
+    if doc.title and doc.is_canonical:
+        body["suggest"] = {"input": [doc.title]}
+    return body
 
 
 def bulk_actions(index: str, docs: list[IndexDocument]) -> list[dict[str, Any]]:

@@ -187,6 +187,17 @@ def test_bulk_actions_upsert_by_id() -> None:
     assert set(action["_source"]) <= set(b.mappings()["properties"])  # strict mapping accepts it
 
 
+def test_only_a_canonical_document_is_offered_as_a_suggestion() -> None:
+    # The completion suggester cannot filter on is_canonical: a copy gets no input, so a
+    # front-end's autocomplete never offers a cluster's copy (the embedded engine's rule).
+    canonical = b.source(IndexDocument(id="d1", title="关于职教改革的通知", text="正文"))
+    copy = b.source(
+        IndexDocument(id="d2", title="關於職教改革的通知", text="正文", is_canonical=False)
+    )
+    assert canonical["suggest"] == {"input": ["关于职教改革的通知"]}
+    assert "suggest" not in copy and copy["is_canonical"] is False
+
+
 def test_alias_swap_is_one_atomic_request() -> None:
     assert b.alias_swap("policy", "policy-v2", ["policy-v1"]) == {
         "actions": [
