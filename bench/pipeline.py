@@ -189,9 +189,19 @@ def stack_footprint(stack: RunningStack, *, data_dir: Path, db_engine: sa.Engine
         # workers' common pages and the memory-mapped database once per process.
         proportional[name] = round(getattr(memory, "pss", memory.rss) / 2**20, 1)
     index_bytes = sum(p.stat().st_size for p in (data_dir / "index").rglob("*") if p.is_file())
+    # The index against the text it holds: documents indexed (not copies waiting in the
+    # queue, which the total of all texts included), in UTF-8 bytes.
+    octets = (
+        "octet_length(text)"
+        if db_engine.dialect.name == "postgresql"
+        else ("length(CAST(text AS BLOB))")
+    )
     with db_engine.connect() as conn:
-        text_bytes = conn.execute(
+        text_chars = conn.execute(
             sa.text("SELECT coalesce(sum(length(text)), 0) FROM documents")
+        ).scalar_one()
+        indexed_bytes = conn.execute(
+            sa.text(f"SELECT coalesce(sum({octets}), 0) FROM documents WHERE status = 'indexed'")
         ).scalar_one()
     db_file = data_dir / "policy.db"
     return {
@@ -200,6 +210,8 @@ def stack_footprint(stack: RunningStack, *, data_dir: Path, db_engine: sa.Engine
         "pss_mb": proportional,
         "pss_total_mb": round(sum(proportional.values()), 1),
         "index_mb": round(index_bytes / 2**20, 2),
-        "cleaned_text_chars": int(text_bytes),
+        "cleaned_text_chars": int(text_chars),
+        "indexed_text_mb": round(indexed_bytes / 2**20, 2),
+        "index_to_indexed_text": round(index_bytes / max(1, indexed_bytes), 2),
         "database_mb": round(db_file.stat().st_size / 2**20, 2) if db_file.exists() else None,
     }

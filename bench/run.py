@@ -141,6 +141,7 @@ def main(*, docs: int = 2000, quick: bool = False) -> int:
         print(
             f"  footprint: {footprint['rss_total_mb']} MB RSS, {footprint['pss_total_mb']} MB"
             f" PSS (shared pages divided), index {footprint['index_mb']} MB"
+            f" = {footprint['index_to_indexed_text']} × the indexed documents' text"
         )
 
     sizes = [2_000] if quick else [10_000, 100_000]
