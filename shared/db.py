@@ -11,6 +11,7 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -153,6 +154,7 @@ class _WriteTurn:
         turn, requests = self._fds
         if self.urgent:
             fcntl.flock(requests, fcntl.LOCK_SH)
+            os.utime(requests)  # "a request wrote just now" (`requests_lately`)
             fcntl.flock(turn, fcntl.LOCK_EX)
         else:
             while True:
@@ -203,6 +205,16 @@ def requests_waiting(url: str) -> bool:
     if database is None:
         return False
     return not _nobody_holds(_probe_fd(_requests_file(database)))
+
+
+def requests_lately(url: str, *, within: float = 1.0) -> bool:
+    """Whether an API process took the write turn in the last `within` seconds (SQLite):
+    while requests keep coming, workers write in shorter transactions, so a request that
+    arrives waits for less (`requests_waiting` only tells of one waiting now)."""
+    database = _sqlite_file(url)
+    if database is None:
+        return False
+    return time.time() - os.fstat(_probe_fd(_requests_file(database))).st_mtime < within
 
 
 def write_turn_free(url: str) -> bool | None:

@@ -7,6 +7,7 @@ import fcntl
 import os
 import random
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from services.extract.pipeline.clean import CleanStage
 from services.extract.pipeline.dedupe import DedupeStage
 from services.extract.pipeline.extract import ExtractStage
 from services.extract.pipeline.runner import run_stages
-from shared.db import dispose_all, session_scope
+from shared.db import _requests_file, dispose_all, session_scope
 from shared.migrate import upgrade
 from shared.models import Document, StageRun, Status
 from tests.sql_statements import starting, statements
@@ -184,6 +185,31 @@ class WatchingExtract(ExtractStage):
 def _chain(url: str, ids: list[str]) -> tuple[list[Any], WatchingExtract]:
     watcher = WatchingExtract(url, ids, threading.Event())
     return [CleanStage(), DedupeStage(), watcher], watcher
+
+
+def test_while_requests_keep_coming_a_worker_writes_in_shorter_transactions(
+    sqlite_migrated: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A request arriving mid-transaction waits for the worker's commit, which grows with
+    # the transaction: under requests, slices end at the shorter budget (here, at once).
+    monkeypatch.setattr(runner, "EARLY_APPLY_DOCS", 100)  # one apply, after computing
+    monkeypatch.setattr(runner, "SLICE_SECONDS", 60.0)
+    monkeypatch.setattr(runner, "SLICE_SECONDS_UNDER_REQUESTS", 0.0)
+    url = sqlite_migrated
+    database = url.removeprefix("sqlite:///")
+    transactions = []
+    for recently in (False, True):
+        ids = _received(url, *(_policy(30 + i + 10 * recently) for i in range(4)))
+        ago = 0 if recently else 10  # the last request's write, seconds ago
+        os.utime(_requests_file(database), (time.time() - ago, time.time() - ago))
+        with statements() as seen:
+            outcomes = run_stages(
+                [CleanStage(), DedupeStage(), ExtractStage()], ids, database_url=url, sender=None
+            )
+        assert set(outcomes.values()) == {"indexing"}
+        transactions.append(len(starting(seen, "BEGIN IMMEDIATE")))
+    # The claim, then the batch in one slice; under requests, a slice a document.
+    assert transactions == [2, 5]
 
 
 def test_a_worker_writes_what_it_computed_while_the_turn_is_free(

@@ -14,6 +14,7 @@ from shared.events import DocumentBatch
 from shared.models import Document, OutboxEvent
 from shared.settings import Settings
 from tests.conftest import REDIS_HOST, REDIS_PORT, UNIT_REDIS_DBS, free_port, require_services
+from tests.sql_statements import starting, statements
 
 
 def _celery(broker_url: str):  # type: ignore[no-untyped-def]
@@ -129,3 +130,16 @@ def test_publishing_nothing_is_harmless(database_url: str, n: int) -> None:
         _enqueue(database_url, n)
     assert outbox.publish_pending(database_url, sender) == n
     redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=db).flushdb()
+
+
+def test_a_pass_with_nothing_due_only_reads(database_url: str) -> None:
+    # The relay polls every second: with nothing due it must not take SQLite's write turn
+    # (ahead of the workers, and telling them requests are arriving) or lock rows.
+    sender = Recorder()
+    _enqueue(database_url, 1)
+    assert outbox.publish_pending(database_url, sender) == 1
+    with statements() as seen:
+        assert outbox.publish_pending(database_url, sender) == 0
+    assert seen and not starting(seen, "UPDATE") and not starting(seen, "BEGIN IMMEDIATE")
+    assert not [s for s in seen if "FOR UPDATE" in s.upper()]
+    assert len(sender.sent) == 1

@@ -64,6 +64,23 @@ def test_workers_see_a_waiting_request_and_none_once_it_is_done(tmp_path: Path) 
     assert not db.requests_waiting("sqlite://")  # in memory: nobody else to wait for
 
 
+def test_workers_know_requests_came_lately_and_not_once_they_stop(tmp_path: Path) -> None:
+    path = _database(tmp_path)
+    url = f"sqlite:///{path}"
+    worker = db._WriteTurn(path, urgent=False)
+    requests = db._requests_file(path)
+    os.utime(requests, (time.time() - 5, time.time() - 5))  # the last request, 5 s ago
+    worker.acquire()
+    worker.release()
+    assert not db.requests_lately(url)  # a worker's own turns do not count
+    request = db._WriteTurn(path, urgent=True)
+    request.acquire()
+    request.release()
+    assert db.requests_lately(url)  # workers write in short slices meanwhile
+    assert not db.requests_lately(url, within=0.0)
+    assert not db.requests_lately("sqlite://")  # in memory: nobody else to wait for
+
+
 def test_writers_checkpoint_after_their_turn_so_the_wal_stays_bounded(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
