@@ -191,11 +191,8 @@ def stack_footprint(stack: RunningStack, *, data_dir: Path, db_engine: sa.Engine
     index_bytes = sum(p.stat().st_size for p in (data_dir / "index").rglob("*") if p.is_file())
     # The index against the text it holds: documents indexed (not copies waiting in the
     # queue, which the total of all texts included), in UTF-8 bytes.
-    octets = (
-        "octet_length(text)"
-        if db_engine.dialect.name == "postgresql"
-        else ("length(CAST(text AS BLOB))")
-    )
+    postgres = db_engine.dialect.name == "postgresql"
+    octets = "octet_length(text)" if postgres else "length(CAST(text AS BLOB))"
     with db_engine.connect() as conn:
         text_chars = conn.execute(
             sa.text("SELECT coalesce(sum(length(text)), 0) FROM documents")
