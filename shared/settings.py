@@ -6,7 +6,7 @@ after changing the environment.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -47,6 +47,11 @@ class Settings(BaseSettings):
 
     # Reliability
     outbox_relay_interval: float = 1.0
+    ingest_relay: bool = Field(
+        default=True,
+        description="The ingest process publishes its outbox events itself; false where "
+        "`policy-search relay` runs beside it (`policy-search run` and compose do)",
+    )
     sweeper_stuck_after_seconds: int = 600
     sweeper_interval_seconds: int = 60
 
@@ -81,13 +86,15 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
 
-    @property
+    # Cached: asked several times a request (authentication, the write), and resolving
+    # the path is a `lstat` per directory on the way.
+    @cached_property
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'policy.db').resolve()}"
 
-    @property
+    @cached_property
     def resolved_broker_url(self) -> str:
         if self.broker_url:
             return self.broker_url
