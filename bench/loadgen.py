@@ -21,6 +21,7 @@ TEXT = "关于推进职业教育产教融合的通知\n各有关单位:\n为深�
 
 async def run(url: str, key: str, rate: float, seconds: float) -> dict[str, object]:
     latencies: list[float] = []
+    started: list[float] = []  # seconds into the recorded run, per latency
     statuses: dict[int, int] = {}
     errors: dict[str, int] = {}
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
@@ -42,6 +43,7 @@ async def run(url: str, key: str, rate: float, seconds: float) -> dict[str, obje
                 errors[kind] = errors.get(kind, 0) + 1
                 return
             latencies.append((time.perf_counter() - start) * 1000)
+            started.append(start - recorded_from)
 
         async def offer(count: int, first: int) -> None:
             tasks = []
@@ -53,14 +55,17 @@ async def run(url: str, key: str, rate: float, seconds: float) -> dict[str, obje
                 tasks.append(asyncio.create_task(one(first + i)))
             await asyncio.gather(*tasks)
 
+        recorded_from = time.perf_counter()  # the warm-up's start, then the run's
+
         # Warm-up at the same rate, not recorded: the first requests open the client's
         # connections and run the server's cold paths (~50 requests at 100-250 ms), which
         # is start-up, not the steady state this measures.
         await offer(int(rate * WARMUP_S), 10**6)
         latencies.clear()
+        started.clear()
         statuses.clear()
         errors.clear()
-        start = time.perf_counter()
+        start = recorded_from = time.perf_counter()
         total = int(rate * seconds)
         await offer(total, 0)
         elapsed = time.perf_counter() - start
@@ -72,6 +77,7 @@ async def run(url: str, key: str, rate: float, seconds: float) -> dict[str, obje
         "statuses": statuses,
         "errors": errors,
         "latencies_ms": latencies,
+        "started_s": started,
     }
 
 
