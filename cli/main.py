@@ -60,6 +60,16 @@ def serve(service: str = typer.Argument(..., help="ingest or search")) -> None:
 
 
 @app.command()
+def relay() -> None:
+    """Publish the outbox's events to the broker, in the foreground (one per stack or
+    more on PostgreSQL; the ingest service leaves it to this with INGEST_RELAY=false)."""
+    from services.ingest.relay import run_standalone
+    from shared.settings import get_settings
+
+    run_standalone(get_settings())
+
+
+@app.command()
 def worker(
     role: str = typer.Argument(..., help="extract, indexer or beat"),
     concurrency: int = typer.Option(2, help="Worker processes (extract)"),

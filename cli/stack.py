@@ -1,4 +1,4 @@
-"""Run the whole embedded stack in the foreground: two APIs, two workers, beat.
+"""Run the whole embedded stack in the foreground: two APIs, the outbox relay, two workers, beat.
 
 Each child runs in its own process group so that Ctrl-C / SIGTERM stops it and all of
 its own children (Celery's pool processes); if any child dies, the rest are stopped too,
@@ -13,7 +13,7 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from shared.settings import Settings
 
@@ -29,6 +29,7 @@ class ProcessSpec:
     # Background work yields the CPU to the APIs: on a small machine the workers would
     # otherwise take every core and ingest latency would grow with the queue.
     nice: int = 0
+    env: dict[str, str] = field(default_factory=dict)  # on top of this process's
 
 
 def stack_processes(settings: Settings, *, extract_concurrency: int = 2) -> list[ProcessSpec]:
@@ -52,7 +53,9 @@ def stack_processes(settings: Settings, *, extract_concurrency: int = 2) -> list
                 str(settings.ingest_port),
                 "--no-access-log",
             ],
+            env={"INGEST_RELAY": "false"},  # the relay, below, publishes its events
         ),
+        ProcessSpec("relay", [py, "-m", "cli.main", "relay"]),
         ProcessSpec(
             "search",
             [
@@ -129,6 +132,7 @@ class Stack:
         for spec in self.specs:
             self.children[spec.name] = subprocess.Popen(
                 spec.argv,
+                env={**os.environ, **spec.env} if spec.env else None,
                 start_new_session=True,
                 preexec_fn=(lambda n=spec.nice: os.nice(n)) if spec.nice else None,
             )

@@ -40,7 +40,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.relay = OutboxRelay(
             settings.resolved_database_url, celery, interval=settings.outbox_relay_interval
         )
-        app.state.relay.start()
+        # Where `policy-search relay` runs beside this process, it publishes (its work
+        # here ran between the requests' steps on one interpreter lock); the requests'
+        # `wake()` then wakes nothing.
+        if settings.ingest_relay:
+            app.state.relay.start()
         yield
         app.state.relay.stop()
         get_engine(settings.resolved_database_url).dispose()

@@ -16,7 +16,7 @@ from shared.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
-APP_SERVICES = ("migrate", "ingest", "search", "extract", "indexer", "beat")
+APP_SERVICES = ("migrate", "ingest", "relay", "search", "extract", "indexer", "beat")
 
 
 @pytest.fixture(scope="module")
@@ -44,12 +44,28 @@ def test_every_long_running_service_has_a_healthcheck(compose: dict[str, Any]) -
 
 def test_apps_wait_for_healthy_dependencies_and_migrations(compose: dict[str, Any]) -> None:
     services = compose["services"]
-    for name in ("ingest", "search", "extract", "indexer", "beat"):
+    for name in APP_SERVICES[1:]:
         deps = services[name]["depends_on"]
         for dep in ("postgres", "redis", "elasticsearch"):
             assert deps[dep]["condition"] == "service_healthy", (name, dep)
         assert deps["migrate"]["condition"] == "service_completed_successfully", name
     assert services["migrate"]["command"] == ["policy-search", "migrate"]
+
+
+def test_the_relay_service_publishes_for_ingest_and_reports_its_health(
+    compose: dict[str, Any],
+) -> None:
+    from services.ingest.relay import HEARTBEAT_FILE
+
+    services = compose["services"]
+    assert services["ingest"]["environment"]["INGEST_RELAY"] == "false"
+    assert services["relay"]["command"] == ["policy-search", "relay"]
+    data_dir = next(
+        line.split("=", 1)[1]
+        for line in (ROOT / ".env.example").read_text().splitlines()
+        if line.startswith("DATA_DIR=")
+    )
+    assert f"{data_dir}/{HEARTBEAT_FILE}" in " ".join(services["relay"]["healthcheck"]["test"])
 
 
 def test_extract_workers_can_be_scaled(compose: dict[str, Any]) -> None:
