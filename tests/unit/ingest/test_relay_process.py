@@ -13,7 +13,6 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
 import redis
 
 from services.ingest.app import create_app
@@ -27,6 +26,7 @@ from shared.migrate import upgrade
 from shared.models import Document
 from shared.settings import Settings
 from tests.conftest import REDIS_HOST, REDIS_PORT, UNIT_REDIS_DBS, require_services
+from tests.unit.ingest.served import ingest_client
 
 
 def _pending(url: str) -> int:
@@ -61,16 +61,14 @@ def test_a_relay_of_its_own_publishes_what_the_ingest_service_stored(tmp_path: P
     app = create_app(settings)
 
     async def post_and_linger() -> None:
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://ingest") as c:
-                r = await c.post(
-                    "/v1/documents",
-                    json={"text": "关于推进产教融合的通知\n各单位:\n现将有关事项通知如下。"},
-                    headers={"X-API-Key": key},
-                )
-                assert r.status_code == 202, r.text
-                await asyncio.sleep(0.5)  # an ingest process relaying would be done by now
+        async with ingest_client(app) as c:
+            r = await c.post(
+                "/v1/documents",
+                json={"text": "关于推进产教融合的通知\n各单位:\n现将有关事项通知如下。"},
+                headers={"X-API-Key": key},
+            )
+            assert r.status_code == 202, r.text
+            await asyncio.sleep(0.5)  # an ingest process relaying would be done by now
 
     try:
         asyncio.run(post_and_linger())

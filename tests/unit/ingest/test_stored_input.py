@@ -23,6 +23,7 @@ from shared.api_keys import create_key
 from shared.db import session_scope
 from shared.settings import Settings
 from tests.conftest import assert_problem
+from tests.unit.ingest.served import ingest_client
 
 Scenario = Callable[[httpx.AsyncClient], Awaitable[None]]
 TEXT = "关于推进产教融合的通知\n各单位:现将有关事项通知如下。"
@@ -35,12 +36,10 @@ def _run(tmp_path: Path, database_url: str, scenario: Scenario) -> None:
     app = create_app(settings)
 
     async def main() -> None:
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-            async with httpx.AsyncClient(
-                transport=transport, base_url="http://ingest", headers={"X-API-Key": key}
-            ) as client:
-                await scenario(client)
+        async with ingest_client(
+            app, raise_app_exceptions=False, headers={"X-API-Key": key}
+        ) as client:
+            await scenario(client)
 
     asyncio.run(main())
 

@@ -15,6 +15,7 @@ from shared.api_keys import create_key, list_keys, revoke_key
 from shared.db import dispose_all, session_scope
 from shared.migrate import upgrade
 from shared.settings import Settings
+from tests.unit.ingest.served import ingest_client
 
 Scenario = Callable[[httpx.AsyncClient, str, str], Awaitable[None]]
 
@@ -30,10 +31,8 @@ def _run(tmp_path: Path, scenario: Scenario, **overrides: object) -> None:
     app = create_app(settings)
 
     async def main() -> None:
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://ingest") as client:
-                await scenario(client, first, second)
+        async with ingest_client(app) as client:
+            await scenario(client, first, second)
 
     try:
         asyncio.run(main())
