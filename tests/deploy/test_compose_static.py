@@ -19,6 +19,15 @@ COMPOSE = ROOT / "docker-compose.yml"
 APP_SERVICES = ("migrate", "ingest", "relay", "search", "extract", "indexer", "beat")
 
 
+def _env_example() -> dict[str, str]:
+    """The settings `.env.example` gives compose, by name."""
+    return dict(
+        line.split("=", 1)
+        for line in (ROOT / ".env.example").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
+
+
 @pytest.fixture(scope="module")
 def compose() -> dict[str, Any]:
     return dict(yaml.safe_load(COMPOSE.read_text()))
@@ -60,11 +69,7 @@ def test_the_relay_service_publishes_for_ingest_and_reports_its_health(
     services = compose["services"]
     assert services["ingest"]["environment"]["INGEST_RELAY"] == "false"
     assert services["relay"]["command"] == ["policy-search", "relay"]
-    data_dir = next(
-        line.split("=", 1)[1]
-        for line in (ROOT / ".env.example").read_text().splitlines()
-        if line.startswith("DATA_DIR=")
-    )
+    data_dir = _env_example()["DATA_DIR"]
     assert f"{data_dir}/{HEARTBEAT_FILE}" in " ".join(services["relay"]["healthcheck"]["test"])
 
 
@@ -96,20 +101,10 @@ def test_service_commands_exist_in_the_cli(compose: dict[str, Any]) -> None:
 
 
 def test_env_example_covers_every_setting() -> None:
-    documented = {
-        line.split("=", 1)[0]
-        for line in (ROOT / ".env.example").read_text().splitlines()
-        if line and not line.startswith("#")
-    }
+    documented = _env_example()
     settings = {name.upper() for name in Settings.model_fields}
-    assert settings <= documented, sorted(settings - documented)
-    env = {
-        k: v
-        for line in (ROOT / ".env.example").read_text().splitlines()
-        if line and not line.startswith("#")
-        for k, v in [line.split("=", 1)]
-        if k.lower() in Settings.model_fields
-    }
+    assert settings <= set(documented), sorted(settings - set(documented))
+    env = {k: v for k, v in documented.items() if k.lower() in Settings.model_fields}
     Settings(**{k.lower(): v for k, v in env.items() if not v.startswith("[")})  # values parse
 
 
