@@ -27,7 +27,8 @@ class ProcessSpec:
     name: str
     argv: list[str]
     # Background work yields the CPU to the APIs: on a small machine the workers would
-    # otherwise take every core and ingest latency would grow with the queue.
+    # otherwise take every core and ingest latency would grow with the queue. A process
+    # with a nice value also runs under SCHED_BATCH (`_run_in_background`).
     nice: int = 0
     env: dict[str, str] = field(default_factory=dict)  # on top of this process's
 
@@ -134,7 +135,7 @@ class Stack:
                 spec.argv,
                 env={**os.environ, **spec.env} if spec.env else None,
                 start_new_session=True,
-                preexec_fn=(lambda n=spec.nice: os.nice(n)) if spec.nice else None,
+                preexec_fn=(lambda n=spec.nice: _run_in_background(n)) if spec.nice else None,
             )
 
     def stop(self, timeout: float = 20.0) -> None:
@@ -182,6 +183,18 @@ class Stack:
             return 0
         finally:
             self.stop()
+
+
+def _run_in_background(nice: int) -> None:
+    """In the child before exec: a lower priority, and the batch scheduling policy, which
+    the pool processes the workers fork inherit. Under SCHED_BATCH a worker that wakes
+    (its write turn came, a task arrived) does not preempt the process running: fewer
+    switches between the workers, the indexer and beat on two cores, each of which
+    refilled the caches. Pipeline, 2,000 documents, 10 alternating pairs: 5–7 % more
+    documents a second in every pair (medians 105.5 → 111.5 docs/s), with ingest latency
+    under load unchanged. Changing to SCHED_BATCH needs no privilege."""
+    os.nice(nice)
+    os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
 
 
 def _signal_group(proc: subprocess.Popen[bytes], sig: int) -> None:
