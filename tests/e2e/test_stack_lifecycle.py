@@ -33,7 +33,8 @@ def test_the_stack_stops_with_no_process_left(
 
 def test_the_workers_run_in_the_background_and_the_apis_do_not(tmp_path: Path) -> None:
     """Workers, their pool processes and beat yield the CPU (a lower priority, the batch
-    scheduling policy); the two APIs and the relay, which a caller waits on, do not."""
+    scheduling policy, and where the kernel groups by session, a lower priority for their
+    session's group); the two APIs and the relay, which a caller waits on, do not."""
     stack = RunningStack(data_dir=tmp_path, env={}, log_path=tmp_path / "stack.log")
     stack.start()
     try:
@@ -56,13 +57,29 @@ def test_the_workers_run_in_the_background_and_the_apis_do_not(tmp_path: Path) -
             for proc in procs:
                 policy = os.sched_getscheduler(proc.pid)
                 nice = os.getpriority(os.PRIO_PROCESS, proc.pid)
+                group = _session_group_nice(proc.pid)
                 if background:
                     assert (policy, nice) == (os.SCHED_BATCH, min(19, own_nice + 10)), role
+                    assert group in (None, 10), role
                 elif role != "other":
                     assert (policy, nice) == (os.SCHED_OTHER, own_nice), role
+                    assert group in (None, 0), role
         assert {"ingest", "search", "relay", "indexer", "beat"} <= set(roles)
     finally:
         stack.stop()
+
+
+def _session_group_nice(pid: int) -> int | None:
+    """The nice of the process's session group (autogroup); None where the kernel has none
+    or has it turned off."""
+    enabled = Path("/proc/sys/kernel/sched_autogroup_enabled")
+    if not enabled.exists() or enabled.read_text().strip() == "0":
+        return None
+    try:
+        line = Path(f"/proc/{pid}/autogroup").read_text()  # "/autogroup-85 nice 0"
+    except OSError:
+        return None
+    return int(line.split()[-1])
 
 
 def _role(argv: list[str]) -> str:
