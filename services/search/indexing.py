@@ -21,7 +21,7 @@ from services.search.documents import (
     to_index_document,
 )
 from services.search.engines.base import EngineUnavailable, SearchEngine
-from shared.db import session_scope
+from shared.db import requests_waiting, session_scope
 from shared.models import Document, StageRun, Status, utcnow
 from shared.runtime import run_async
 
@@ -97,25 +97,33 @@ def _mark_indexed(
 ) -> dict[str, str]:
     outcomes: dict[str, str] = {}
     per_doc_ms = ms // max(1, len(ids))
-    # In slices: on SQLite an ingest request waits for the one write lock meanwhile.
-    for start in range(0, len(ids), MARK_SLICE):
+    remaining = ids
+    # In slices: on SQLite an ingest request waits for the one write lock meanwhile, and a
+    # slice ends at the next document once one does (as the extract workers' do).
+    while remaining:
+        chunk, seen = remaining[:MARK_SLICE], set()
         with session_scope(database_url, write=True) as session:
-            chunk = ids[start : start + MARK_SLICE]
-            for doc in session.scalars(
+            docs = session.scalars(
                 select(Document).options(_MARKING).where(Document.id.in_(chunk))
-            ):
-                if doc.status not in INDEXABLE:
-                    continue  # deleted or reset meanwhile
-                first_time = doc.status == Status.INDEXING
-                doc.status = Status.INDEXED
-                clear_waiting_note(doc)
-                doc.indexed_at = read_at  # the index holds the document as read then
-                doc.dictionary_version = version
-                if first_time:
-                    session.add(
-                        StageRun(document_id=doc.id, stage="index", status="ok", ms=per_doc_ms)
-                    )
-                outcomes[doc.id] = doc.status
+            ).all()
+            for doc in docs:
+                seen.add(doc.id)
+                if doc.status in INDEXABLE:  # else deleted or reset meanwhile
+                    first_time = doc.status == Status.INDEXING
+                    doc.status = Status.INDEXED
+                    clear_waiting_note(doc)
+                    doc.indexed_at = read_at  # the index holds the document as read then
+                    doc.dictionary_version = version
+                    if first_time:
+                        session.add(
+                            StageRun(document_id=doc.id, stage="index", status="ok", ms=per_doc_ms)
+                        )
+                    outcomes[doc.id] = doc.status
+                if requests_waiting(database_url):
+                    break
+        # What the slice did not reach goes into the next (a deleted document is not found).
+        left = [i for i in chunk if i not in seen] if len(seen) < len(docs) else []
+        remaining = left + remaining[len(chunk) :]
     return outcomes
 
 

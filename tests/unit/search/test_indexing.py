@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import Engine, event, make_url, select
 
 from services.search.documents import duplicate_counts, iter_indexable, to_index_document
 from services.search.engines.base import SearchQuery
 from services.search.engines.embedded import EmbeddedEngine
 from services.search.indexing import index_documents
+from shared import db
 from shared.db import session_scope
 from shared.models import Document, StageRun, Status
 from shared.runtime import run_async
@@ -60,6 +65,55 @@ def test_documents_are_indexed_and_marked_in_statements_that_do_not_grow_per_doc
     hit = found.hits[0]
     assert found.total == 2  # one canonical per cluster; copies hidden
     assert hit.title.startswith("关于产教融合的通知") and hit.duplicates_count in (1, 8)
+    run_async(engine.close())
+
+
+def test_marking_lets_a_waiting_ingest_request_in_after_each_document(
+    database_url: str, tmp_path: Path
+) -> None:
+    """On SQLite an ingest request that arrives while the indexer marks documents waits
+    for one document's marking, not a slice's (a slice of re-indexed documents held the
+    write turn ~100 ms in the bench); every document is still marked."""
+    if not db.is_sqlite(database_url):
+        pytest.skip("PostgreSQL has no write turn to wait for")
+    engine = EmbeddedEngine(tmp_path / "index", writable=True)
+    path = db._requests_file(str(make_url(database_url).database))
+    requests = os.open(path, os.O_RDWR | os.O_CREAT)
+    arriving = False
+    waiting = False
+
+    # A request arrives with each transaction's first read of the documents (what an API
+    # process holds while it waits for the turn: shared.db._WriteTurn) and is let in
+    # when the transaction ends.
+    def arrive(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        nonlocal waiting
+        if arriving and not waiting and "FROM documents" in statement:
+            fcntl.flock(requests, fcntl.LOCK_SH)
+            waiting = True
+
+    def let_in(_conn: Any) -> None:
+        nonlocal waiting
+        if waiting:
+            fcntl.flock(requests, fcntl.LOCK_UN)
+            waiting = False
+
+    event.listen(Engine, "before_cursor_execute", arrive)
+    event.listen(Engine, "commit", let_in)
+    marked_in = []
+    try:
+        for arriving in (False, True):
+            ids = _add(database_url, 6, cluster=f"c-{arriving}")
+            with statements() as seen:
+                outcomes = index_documents(
+                    engine, ids, database_url=database_url, dictionary_version="v1"
+                )
+            assert outcomes == dict.fromkeys(ids, Status.INDEXED)
+            marked_in.append(len(starting(seen, "UPDATE documents")))
+    finally:
+        event.remove(Engine, "before_cursor_execute", arrive)
+        event.remove(Engine, "commit", let_in)
+        os.close(requests)
+    assert marked_in == [1, 6]  # the slice in one transaction; then one per document
     run_async(engine.close())
 
 
