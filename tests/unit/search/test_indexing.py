@@ -21,6 +21,13 @@ from shared.runtime import run_async
 from tests.sql_statements import starting, statements
 
 
+@pytest.fixture(autouse=True)
+def _as_a_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The indexer is a worker: its SQLite writes are not an API's, which would hold the
+    requests' lock themselves (an API test may have run in this process before)."""
+    monkeypatch.setattr(db, "_PREFER_WRITES", False)
+
+
 def _add(url: str, n: int, *, cluster: str) -> list[str]:
     with session_scope(url, write=True) as s:
         docs = [
