@@ -101,14 +101,19 @@ def _mark_indexed(
     # In slices: on SQLite an ingest request waits for the one write lock meanwhile, and a
     # slice ends at the next document once one does (as the extract workers' do).
     while remaining:
-        chunk, seen = remaining[:MARK_SLICE], set()
+        done = 0
         with session_scope(database_url, write=True) as session:
-            docs = session.scalars(
-                select(Document).options(_MARKING).where(Document.id.in_(chunk))
-            ).all()
-            for doc in docs:
-                seen.add(doc.id)
-                if doc.status in INDEXABLE:  # else deleted or reset meanwhile
+            chunk = remaining[:MARK_SLICE]
+            docs = {
+                d.id: d
+                for d in session.scalars(
+                    select(Document).options(_MARKING).where(Document.id.in_(chunk))
+                )
+            }
+            for doc_id in chunk:
+                done += 1
+                doc = docs.get(doc_id)
+                if doc is not None and doc.status in INDEXABLE:  # else deleted or reset
                     first_time = doc.status == Status.INDEXING
                     doc.status = Status.INDEXED
                     clear_waiting_note(doc)
@@ -121,9 +126,7 @@ def _mark_indexed(
                     outcomes[doc.id] = doc.status
                 if requests_waiting(database_url):
                     break
-        # What the slice did not reach goes into the next (a deleted document is not found).
-        left = [i for i in chunk if i not in seen] if len(seen) < len(docs) else []
-        remaining = left + remaining[len(chunk) :]
+        remaining = remaining[done:]
     return outcomes
 
 
