@@ -106,7 +106,7 @@ def _checkpoint_if_large(dbapi_conn: Any, url: str) -> None:
 
     The size comes from `stat`: opening and closing the `-shm` file here (to read its
     header) would drop SQLite's POSIX locks on it for the whole process."""
-    database = _sqlite_file(url)
+    database = sqlite_file(url)
     try:
         large = database is not None and os.path.getsize(f"{database}-wal") > CHECKPOINT_WAL_BYTES
     except OSError:
@@ -201,7 +201,7 @@ def requests_waiting(url: str) -> bool:
     """Whether an API process waits for the write turn (SQLite): a worker holding it ends
     its transaction at the next document instead of finishing its slice, so a request
     waits for one document's writes, not a slice's."""
-    database = _sqlite_file(url)
+    database = sqlite_file(url)
     if database is None:
         return False
     return not _nobody_holds(_probe_fd(_requests_file(database)))
@@ -211,7 +211,7 @@ def requests_lately(url: str, *, within: float = 1.0) -> bool:
     """Whether an API process took the write turn in the last `within` seconds (SQLite):
     while requests keep coming, workers write in shorter transactions, so a request that
     arrives waits for less (`requests_waiting` only tells of one waiting now)."""
-    database = _sqlite_file(url)
+    database = sqlite_file(url)
     if database is None:
         return False
     return time.time() - os.fstat(_probe_fd(_requests_file(database))).st_mtime < within
@@ -221,7 +221,7 @@ def write_turn_free(url: str) -> bool | None:
     """Whether nobody holds or waits for SQLite's write turn at this moment; None for a
     database without one. A hint, not a claim: a worker with other work to do does that
     work first rather than queue behind another writer."""
-    database = _sqlite_file(url)
+    database = sqlite_file(url)
     if database is None:
         return None
     return _nobody_holds(_probe_fd(f"{database}.turn")) and not requests_waiting(url)
@@ -243,7 +243,7 @@ def prefer_writes() -> None:
 
 
 @lru_cache
-def _sqlite_file(url: str) -> str | None:
+def sqlite_file(url: str) -> str | None:
     """The database file of a SQLite URL; None for another database or one in memory.
     Cached: asked per commit and per applied document."""
     if not is_sqlite(url):
@@ -258,7 +258,7 @@ def _write_turn(conn: Any, url: str) -> _WriteTurn:
     info = conn.connection.info  # the pool entry's: lives as long as the DBAPI connection
     turn = info.get("write_turn")
     if turn is None:
-        turn = info["write_turn"] = _WriteTurn(_sqlite_file(url), urgent=_PREFER_WRITES)
+        turn = info["write_turn"] = _WriteTurn(sqlite_file(url), urgent=_PREFER_WRITES)
     return cast(_WriteTurn, turn)
 
 

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from services.ingest import documents_view, idempotency, repository, service, submissions
 from services.ingest.batches import BatchWriter
 from services.ingest.deps import ReadSession
+from services.ingest.inbox import Inbox
 from services.ingest.schemas import (
     Accepted,
     BatchAccepted,
@@ -100,6 +101,11 @@ async def submit_document(request: Request, idempotency_key: IdempotencyKey = No
 def _store_single(
     request: Request, sub: submissions.Submission, *, key: str | None, digest: str
 ) -> tuple[int, dict[str, Any]]:
+    inbox: Inbox | None = request.app.state.inbox
+    if inbox is not None and inbox.takes(sub, idempotency_key=key):
+        waiting = inbox.put(sub, request_id=request_id_var.get())
+        answer = Accepted(id=waiting.id, status=Status.RECEIVED, links=_links(waiting.id))
+        return 202, answer.model_dump(mode="json")
     url = request.app.state.settings.resolved_database_url
     with session_scope(url, write=True) as session:
         if key and (
@@ -309,7 +315,21 @@ def _store_fetch(request: Request, body: FetchIn) -> str:
         return doc.id
 
 
-@router.get("/documents", response_model=DocumentPage)
+def _settle_inbox(request: Request) -> None:
+    """Reads see documents still in the inbox (`Inbox.settle`)."""
+    if (inbox := request.app.state.inbox) is not None:
+        inbox.settle()
+
+
+def _settle_document(document_id: str, request: Request) -> None:
+    if (inbox := request.app.state.inbox) is not None:
+        inbox.settle(document_id)
+
+
+SETTLED = [Depends(_settle_document)]
+
+
+@router.get("/documents", response_model=DocumentPage, dependencies=[Depends(_settle_inbox)])
 def list_documents(
     session: ReadSession,
     status: Annotated[Status | None, Query()] = None,
@@ -329,7 +349,12 @@ def list_documents(
     )
 
 
-@router.get("/documents/{document_id}", response_model=DocumentOut, responses={404: {}})
+@router.get(
+    "/documents/{document_id}",
+    response_model=DocumentOut,
+    responses={404: {}},
+    dependencies=SETTLED,
+)
 def get_document(document_id: str, session: ReadSession, request: Request) -> Response:
     """A document with its cleaned text, metadata, relations and status history."""
     doc = repository.get_document(session, document_id)
@@ -342,7 +367,7 @@ def get_document(document_id: str, session: ReadSession, request: Request) -> Re
     return JSONResponse(out.model_dump(mode="json"), headers={"ETag": etag})
 
 
-@router.get("/documents/{document_id}/original", responses={404: {}})
+@router.get("/documents/{document_id}/original", responses={404: {}}, dependencies=SETTLED)
 def get_original(document_id: str, session: ReadSession) -> Response:
     """The original bytes exactly as received, with their content type and file name."""
     doc = repository.get_document(session, document_id)
@@ -366,7 +391,7 @@ def get_original(document_id: str, session: ReadSession) -> Response:
     "/documents/{document_id}/retry",
     status_code=202,
     response_model=Accepted,
-    dependencies=WRITER,
+    dependencies=WRITER + SETTLED,
 )
 async def retry_document(document_id: str, request: Request) -> Response:
     """Run a failed document again from the stage that failed."""
@@ -385,7 +410,10 @@ async def retry_document(document_id: str, request: Request) -> Response:
 
 
 @router.delete(
-    "/documents/{document_id}", status_code=204, responses={404: {}}, dependencies=WRITER
+    "/documents/{document_id}",
+    status_code=204,
+    responses={404: {}},
+    dependencies=WRITER + SETTLED,
 )
 async def delete_document(document_id: str, request: Request) -> Response:
     """Delete a document; it also leaves the search index."""

@@ -11,6 +11,7 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy import text
 
 from services.ingest.api import router
+from services.ingest.inbox import Inbox
 from services.ingest.nul_guard import NulGuardMiddleware
 from services.ingest.relay import OutboxRelay
 from services.ingest.sources_api import router as sources_router
@@ -38,7 +39,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         celery = make_celery("ingest", settings)
         app.state.celery = celery
         app.state.relay = OutboxRelay(
-            settings.resolved_database_url, celery, interval=settings.outbox_relay_interval
+            settings.resolved_database_url,
+            celery,
+            interval=settings.outbox_relay_interval,
+            inbox=app.state.inbox,
         )
         # Where `policy-search relay` runs beside this process, it publishes (its work
         # here ran between the requests' steps on one interpreter lock); the requests'
@@ -56,6 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.inbox = Inbox.of(settings.resolved_database_url)
     app.state.parse_limits = ParseLimits()
     app.state.rate_limiter = make_rate_limiter(
         settings.resolved_broker_url, settings.write_rate_limit_per_minute

@@ -1,4 +1,5 @@
-"""The outbox relay: publishes pending events to the broker.
+"""The outbox relay: publishes pending events to the broker, and on SQLite first moves
+the documents waiting in the inbox into the database (`services.ingest.inbox`).
 
 Either a process of its own (`policy-search relay`, as `policy-search run` and compose
 run it), which looks for due events every `STANDALONE_POLL_S`, or a thread in the ingest
@@ -15,6 +16,7 @@ import threading
 import time
 from pathlib import Path
 
+from services.ingest.inbox import Inbox
 from shared.celery_app import make_celery
 from shared.db import checkpoint
 from shared.observability import configure_logging
@@ -46,8 +48,10 @@ class OutboxRelay:
         *,
         interval: float,
         heartbeat: Path | None = None,
+        inbox: Inbox | None = None,
     ) -> None:
         self.database_url = database_url
+        self.inbox = inbox  # documents waiting to be moved into the database
         self.sender = sender
         self.interval = interval
         self.heartbeat = heartbeat  # touched after every pass (a container's health check)
@@ -74,6 +78,8 @@ class OutboxRelay:
                 time.sleep(COALESCE_S)
             self._wake.clear()
             try:
+                if self.inbox is not None:
+                    self.inbox.move()
                 while publish_pending(self.database_url, self.sender, limit=BATCH) >= BATCH:
                     pass  # a full pass: more may be due
                 checkpoint(self.database_url)  # the requests' writes leave it to us
@@ -92,6 +98,7 @@ def run_standalone(settings: Settings) -> None:
         make_celery("relay", settings),
         interval=STANDALONE_POLL_S,
         heartbeat=settings.data_dir / HEARTBEAT_FILE,
+        inbox=Inbox.of(settings.resolved_database_url),
     )
     stopping = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -49,7 +49,16 @@ def accept(
             if announce:
                 announce_received(session, [existing.id], request_id=request_id)
             return existing, True
-    doc = Document(
+    doc = new_document(sub, request_id=request_id)
+    session.add(doc)
+    session.flush()
+    if announce:
+        announce_received(session, [doc.id], request_id=request_id)
+    return doc, True
+
+
+def new_document(sub: Submission, *, request_id: str | None) -> Document:
+    return Document(
         status=Status.RECEIVED,
         request_id=request_id,
         source_url=sub.source_url,
@@ -62,11 +71,6 @@ def accept(
         input_format=sub.input_format,
         encoding=sub.encoding,
     )
-    session.add(doc)
-    session.flush()
-    if announce:
-        announce_received(session, [doc.id], request_id=request_id)
-    return doc, True
 
 
 def announce_received(session: Session, ids: Sequence[str], *, request_id: str | None) -> int:

@@ -1,6 +1,6 @@
 """The ingest service can leave publishing to a relay of its own (`policy-search relay`,
-as `policy-search run` and compose run it): what a request stored waits in the outbox
-until that relay publishes it, and the relay stops cleanly on SIGTERM."""
+as `policy-search run` and compose run it): what a request stored waits (on SQLite in the
+inbox) until that relay moves and publishes it, and the relay stops cleanly on SIGTERM."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from pathlib import Path
 import redis
 
 from services.ingest.app import create_app
+from services.ingest.inbox import Inbox
 from services.ingest.relay import HEARTBEAT_FILE, STANDALONE_POLL_S, OutboxRelay
 from shared import outbox, tasks
 from shared.api_keys import create_key
@@ -68,23 +69,36 @@ def test_a_relay_of_its_own_publishes_what_the_ingest_service_stored(tmp_path: P
                 headers={"X-API-Key": key},
             )
             assert r.status_code == 202, r.text
+            posted.append(r.json()["id"])
             await asyncio.sleep(0.5)  # an ingest process relaying would be done by now
 
+    posted: list[str] = []
+    inbox = Inbox.of(url)
+    assert inbox is not None
     try:
         asyncio.run(post_and_linger())
-        assert _pending(url) == 1
+        # On SQLite the document waits in the inbox, the database untouched.
+        assert [p.stem for p in inbox.waiting()] == posted
+        assert _pending(url) == 0
         assert broker.llen(tasks.EXTRACT_QUEUE) == 0
 
         heartbeat = tmp_path / HEARTBEAT_FILE
         relay = OutboxRelay(
-            url, make_celery("relay", settings), interval=STANDALONE_POLL_S, heartbeat=heartbeat
+            url,
+            make_celery("relay", settings),
+            interval=STANDALONE_POLL_S,
+            heartbeat=heartbeat,
+            inbox=inbox,
         )
         relay.start()
         try:
-            assert _wait_for(lambda: _pending(url) == 0)
+            assert _wait_for(lambda: not inbox.waiting() and _pending(url) == 0)
         finally:
             relay.stop()
         assert broker.llen(tasks.EXTRACT_QUEUE) == 1
+        with session_scope(url) as session:
+            doc = session.get(Document, posted[0])
+            assert doc is not None and doc.status == "received"
         assert heartbeat.exists()
     finally:
         broker.flushdb()

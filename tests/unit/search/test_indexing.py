@@ -84,7 +84,7 @@ def test_marking_lets_a_waiting_ingest_request_in_after_each_document(
     if not db.is_sqlite(database_url):
         pytest.skip("PostgreSQL has no write turn to wait for")
     engine = EmbeddedEngine(tmp_path / "index", writable=True)
-    path = db._requests_file(str(db._sqlite_file(database_url)))
+    path = db._requests_file(str(db.sqlite_file(database_url)))
     requests = os.open(path, os.O_RDWR | os.O_CREAT)
     arriving = False
     waiting = False
