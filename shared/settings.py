@@ -49,7 +49,8 @@ class Settings(BaseSettings):
     outbox_relay_interval: float = 1.0
     ingest_relay: bool = Field(
         default=True,
-        description="The ingest process publishes its outbox events itself; false where "
+        description="The ingest process publishes its outbox events (and on SQLite moves "
+        "its inbox) itself; false where "
         "`policy-search relay` runs beside it (`policy-search run` and compose do)",
     )
     sweeper_stuck_after_seconds: int = 600

@@ -11,7 +11,7 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy import text
 
 from services.ingest.api import router
-from services.ingest.inbox import Inbox
+from services.ingest.inbox import Inbox, InboxCollector
 from services.ingest.nul_guard import NulGuardMiddleware
 from services.ingest.relay import OutboxRelay
 from services.ingest.sources_api import router as sources_router
@@ -33,6 +33,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     registry = CollectorRegistry()
     registry.register(PipelineCollector(settings.resolved_database_url))
     registry.register(QueueDepthCollector(settings.resolved_broker_url))
+    if (inbox := Inbox.of(settings.resolved_database_url)) is not None:
+        registry.register(InboxCollector(inbox))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -60,7 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.inbox = Inbox.of(settings.resolved_database_url)
+    app.state.inbox = inbox
     app.state.parse_limits = ParseLimits()
     app.state.rate_limiter = make_rate_limiter(
         settings.resolved_broker_url, settings.write_rate_limit_per_minute

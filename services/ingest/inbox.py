@@ -24,10 +24,14 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 
 from services.ingest import service
 from services.ingest.submissions import Submission
@@ -85,10 +89,14 @@ class Inbox:
         self.path.mkdir(exist_ok=True)
         final = self.path / f"{waiting.id}{SUFFIX}"
         partial = final.with_suffix(PARTIAL)
-        with open(partial, "wb") as f:
-            f.write(json.dumps(header, ensure_ascii=False).encode() + b"\n")
-            f.write(sub.original)
-        os.replace(partial, final)
+        try:
+            with open(partial, "wb") as f:
+                f.write(json.dumps(header, ensure_ascii=False).encode() + b"\n")
+                f.write(sub.original)
+            os.replace(partial, final)
+        except BaseException:
+            partial.unlink(missing_ok=True)  # a full disk: the request fails, nothing kept
+            raise
         return waiting
 
     def holds(self, document_id: str) -> bool:
@@ -103,7 +111,7 @@ class Inbox:
             return []
         files = [e for e in entries if e.name.endswith(SUFFIX)]
         self._remove_abandoned(entries)
-        files.sort(key=lambda e: (e.stat().st_mtime_ns, e.name))
+        files.sort(key=_written)
         return [Path(e.path) for e in files]
 
     def settle(self, document_id: str | None = None) -> None:
@@ -123,7 +131,11 @@ class Inbox:
 
     def _move(self, files: list[Path]) -> int:
         loaded = [(path, loaded) for path in files if (loaded := _load(path)) is not None]
-        new: list[str] = []
+        # Files written within one clock tick share their time: the header's is exact.
+        loaded.sort(key=lambda item: datetime.fromisoformat(item[1][0]["received_at"]))
+        # New documents by the request that posted them: one event each, which the relay
+        # sends as one message per task with the request ids together (tracing).
+        new: dict[str | None, list[str]] = {}
         with session_scope(self.database_url, write=True) as session:
             for path, (header, original) in loaded:
                 # Checked with the write lock held: a request that moved this file, and
@@ -131,15 +143,13 @@ class Inbox:
                 if not path.exists() or session.get(Document, header["id"]) is not None:
                     continue
                 session.add(_document(header, original))
-                new.append(header["id"])
-            if new:
-                session.flush()
-                request_ids = {h["request_id"] for _, (h, _) in loaded}
-                request_id = request_ids.pop() if len(request_ids) == 1 else None
-                service.announce_received(session, new, request_id=request_id)
+                new.setdefault(header["request_id"], []).append(header["id"])
+            session.flush()
+            for request_id, ids in new.items():
+                service.announce_received(session, ids, request_id=request_id)
         for path, _ in loaded:
             path.unlink(missing_ok=True)
-        return len(new)
+        return sum(len(ids) for ids in new.values())
 
     def _remove_abandoned(self, entries: list[os.DirEntry[str]]) -> None:
         now = time.time()
@@ -150,6 +160,40 @@ class Inbox:
                         os.unlink(e.path)
                 except FileNotFoundError:
                     pass
+
+
+class InboxCollector(Collector):
+    """What waits in the inbox: not yet in the database, so not in its status counts."""
+
+    def __init__(self, inbox: Inbox) -> None:
+        self.inbox = inbox
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        files = self.inbox.waiting()
+        oldest = 0.0
+        for path in files:  # oldest first; one may have been moved meanwhile
+            try:
+                oldest = time.time() - path.stat().st_mtime
+                break
+            except FileNotFoundError:
+                continue
+        yield GaugeMetricFamily(
+            "policy_inbox_waiting",
+            "Posted documents waiting in the SQLite inbox for the relay",
+            value=len(files),
+        )
+        yield GaugeMetricFamily(
+            "policy_inbox_oldest_seconds",
+            "Age of the oldest document waiting in the SQLite inbox",
+            value=oldest,
+        )
+
+
+def _written(entry: os.DirEntry[str]) -> tuple[int, str]:
+    try:
+        return entry.stat().st_mtime_ns, entry.name
+    except FileNotFoundError:  # moved meanwhile: skipped when read
+        return 0, entry.name
 
 
 def _load(path: Path) -> tuple[dict[str, Any], bytes] | None:

@@ -94,6 +94,8 @@ def test_a_posted_document_is_listed_and_deleted_at_once_and_stays_deleted(
             first = (await c.post("/v1/documents", json={"text": TEXT})).json()["id"]
             second = (await c.post("/v1/documents", json={"text": TEXT + "二"})).json()["id"]
             assert _stored(settings) == 0 and len(inbox.waiting()) == 2
+            metrics = (await c.get("/metrics")).text
+            assert "policy_inbox_waiting 2.0" in metrics
 
             listed = (await c.get("/v1/documents")).json()["items"]
             assert [d["id"] for d in listed] == [second, first]  # newest first, as posted
@@ -181,3 +183,20 @@ def test_ids_that_are_not_ours_are_not_looked_up(settings: Settings) -> None:
     inbox.path.mkdir()
     (inbox.path.parent / "x.doc").write_bytes(b"{}\n")
     assert not inbox.holds("../x")
+
+
+def test_moved_documents_are_announced_per_request(settings: Settings) -> None:
+    """Each event keeps the request id that posted its documents (followed in the logs)."""
+    inbox = _inbox(settings)
+    sub = Submission(original=TEXT.encode(), input_format="text", content_type="text/plain")
+    posted = [(inbox.put(sub, request_id=r).id, r) for r in ("req-a", "req-b", "req-a")]
+    assert inbox.move() == 3
+    with session_scope(settings.resolved_database_url) as session:
+        events = {
+            e.payload["request_id"]: e.payload["document_ids"]
+            for e in session.query(OutboxEvent).order_by(OutboxEvent.id)
+        }
+    assert events == {
+        "req-a": [posted[0][0], posted[2][0]],
+        "req-b": [posted[1][0]],
+    }
