@@ -20,8 +20,8 @@ $(BIN)/python:
 $(UV): $(BIN)/python
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv>=0.5,<1"
 
-$(VENV)/.synced: $(UV) pyproject.toml uv.lock
-	$(UV) sync --frozen --python $(BIN)/python
+$(VENV)/.synced: $(UV) pyproject.toml uv.lock Makefile
+	$(UV) sync --frozen --python $(BIN)/python --compile-bytecode
 	@touch $@
 
 setup: $(VENV)/.synced ## Create the virtual environment from the lock file

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from celery.signals import setup_logging, worker_process_init
+from celery.signals import setup_logging, worker_init, worker_process_init
 
 from shared.celery_app import make_celery
 from shared.db import dispose_all
@@ -24,6 +24,13 @@ celery_app.conf.beat_schedule = {
 @setup_logging.connect
 def _logging(**_: Any) -> None:
     configure_logging("extract", level=settings.log_level, json_logs=settings.log_json)
+
+
+@worker_init.connect
+def _before_fork(**_: Any) -> None:
+    from services.extract.warmup import warm_up
+
+    warm_up()
 
 
 @worker_process_init.connect

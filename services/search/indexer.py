@@ -10,7 +10,7 @@ from functools import lru_cache
 from typing import Any
 
 from celery import Task
-from celery.signals import setup_logging, worker_process_init
+from celery.signals import setup_logging, worker_init, worker_process_init
 
 from services.search.engines import create_engine
 from services.search.engines.base import EngineUnavailable, SearchEngine
@@ -31,6 +31,15 @@ celery_app = make_celery("search", settings)
 @setup_logging.connect
 def _logging(**_: Any) -> None:
     configure_logging("indexer", level=settings.log_level, json_logs=settings.log_json)
+
+
+@worker_init.connect
+def _before_fork(**_: Any) -> None:
+    # The analyzer's dictionaries loaded before the pool forks: shared, and not paid for
+    # by the first batch (as the extract workers' stages, `services.extract.warmup`).
+    from services.search.analysis import get_analyzer
+
+    get_analyzer().index_terms("关于推进職業教育产教融合的通知")
 
 
 @worker_process_init.connect
