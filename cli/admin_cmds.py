@@ -13,11 +13,18 @@ from shared.settings import get_settings
 
 
 def status_counts() -> dict[str, int]:
-    with session_scope(get_settings().resolved_database_url) as session:
+    from services.ingest.inbox import Inbox
+
+    url = get_settings().resolved_database_url
+    with session_scope(url) as session:
         rows = session.execute(
             select(Document.status, func.count()).group_by(Document.status)
         ).all()
-    return {status: count for status, count in rows}
+    counts = {status: count for status, count in rows}
+    # Posted and answered `received`, not yet moved into the database by the relay.
+    if (inbox := Inbox.of(url)) is not None and (waiting := len(inbox.waiting())):
+        counts["received"] = counts.get("received", 0) + waiting
+    return counts
 
 
 def reindex(*, stale_only: bool) -> dict[str, Any]:

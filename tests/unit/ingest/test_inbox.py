@@ -200,3 +200,22 @@ def test_moved_documents_are_announced_per_request(settings: Settings) -> None:
         "req-a": [posted[0][0], posted[2][0]],
         "req-b": [posted[1][0]],
     }
+
+
+def test_the_status_command_counts_documents_still_in_the_inbox(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cli.admin_cmds import status_counts
+    from shared.settings import get_settings
+
+    monkeypatch.setenv("DATA_DIR", str(settings.data_dir))
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    get_settings.cache_clear()
+    try:
+        sub = Submission(original=TEXT.encode(), input_format="text", content_type="text/plain")
+        _inbox(settings).put(sub, request_id=None)
+        assert status_counts() == {"received": 1}
+        _inbox(settings).move()
+        assert status_counts() == {"received": 1}
+    finally:
+        get_settings.cache_clear()
