@@ -110,7 +110,7 @@ def stack_processes(settings: Settings, *, extract_concurrency: int = 2) -> list
             [
                 *celery,
                 "-A",
-                "services.extract.worker:celery_app",
+                "services.extract.beat:celery_app",
                 "beat",
                 "--schedule",
                 beat_schedule,

@@ -10,15 +10,10 @@ from shared.celery_app import make_celery
 from shared.db import dispose_all
 from shared.observability import configure_logging
 from shared.settings import get_settings
-from shared.tasks import POLL_SOURCES, SWEEP_STUCK
 
 settings = get_settings()
 celery_app = make_celery("extract", settings)
-celery_app.conf.include = ["services.extract.tasks"]
-celery_app.conf.beat_schedule = {
-    "sweep-stuck-documents": {"task": SWEEP_STUCK, "schedule": settings.sweeper_interval_seconds},
-    "poll-watched-sources": {"task": POLL_SOURCES, "schedule": 60.0},
-}
+celery_app.conf.include = ["services.extract.tasks"]  # its schedule: services.extract.beat
 
 
 @setup_logging.connect
