@@ -40,6 +40,7 @@ from shared.models import Document, new_id, utcnow
 
 SUFFIX = ".doc"
 PARTIAL = ".part"
+ID_LENGTH = len(new_id())
 BATCH = 200  # documents per moving transaction (and per pipeline event)
 # A file still half-written after this long was left by a process that died writing it.
 ABANDONED_S = 600.0
@@ -100,8 +101,13 @@ class Inbox:
         return waiting
 
     def holds(self, document_id: str) -> bool:
-        # An id a client sent may be anything: only a plain name is looked up.
-        return document_id.isalnum() and (self.path / f"{document_id}{SUFFIX}").exists()
+        # An id a client sent may be anything: only a name one of ours could have is
+        # looked up (a path, or a name too long for the file system, is not).
+        return (
+            len(document_id) <= ID_LENGTH
+            and document_id.isalnum()
+            and (self.path / f"{document_id}{SUFFIX}").exists()
+        )
 
     def waiting(self) -> list[Path]:
         """The files waiting, oldest first."""

@@ -105,6 +105,7 @@ def test_a_posted_document_is_listed_and_deleted_at_once_and_stays_deleted(
             assert inbox.move() == 0  # a relay moving late brings nothing back
             assert (await c.get(f"/v1/documents/{first}")).status_code == 404
             assert (await c.get(f"/v1/documents/{second}")).status_code == 200
+            assert (await c.get(f"/v1/documents/{'a' * 300}")).status_code == 404
 
     asyncio.run(main())
 
@@ -183,6 +184,7 @@ def test_ids_that_are_not_ours_are_not_looked_up(settings: Settings) -> None:
     inbox.path.mkdir()
     (inbox.path.parent / "x.doc").write_bytes(b"{}\n")
     assert not inbox.holds("../x")
+    assert not inbox.holds("a" * 300)  # longer than a file name may be
 
 
 def test_moved_documents_are_announced_per_request(settings: Settings) -> None:
