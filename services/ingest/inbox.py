@@ -21,6 +21,7 @@ between the two repeats nothing.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -37,6 +38,7 @@ from services.ingest import service
 from services.ingest.submissions import Submission
 from shared.db import session_scope, sqlite_file
 from shared.models import Document, new_id, utcnow
+from shared.problems import ServiceUnavailable
 
 SUFFIX = ".doc"
 PARTIAL = ".part"
@@ -87,17 +89,21 @@ class Inbox:
             "source_url": sub.source_url,
             "metadata": sub.metadata,
         }
-        self.path.mkdir(exist_ok=True)
         final = self.path / f"{waiting.id}{SUFFIX}"
         partial = final.with_suffix(PARTIAL)
         try:
+            self.path.mkdir(exist_ok=True)
             with open(partial, "wb") as f:
                 f.write(json.dumps(header, ensure_ascii=False).encode() + b"\n")
                 f.write(sub.original)
             os.replace(partial, final)
-        except BaseException:
-            partial.unlink(missing_ok=True)  # a full disk: the request fails, nothing kept
-            raise
+        except OSError as exc:  # a full disk, say: the client may send it again
+            with contextlib.suppress(OSError):
+                partial.unlink(missing_ok=True)
+            raise ServiceUnavailable(
+                f"The document could not be stored ({exc.strerror}); nothing was kept. "
+                "Send it again later."
+            ) from exc
         return waiting
 
     def holds(self, document_id: str) -> bool:
@@ -113,7 +119,7 @@ class Inbox:
         """The files waiting, oldest first."""
         try:
             entries = list(os.scandir(self.path))
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             return []
         files = [e for e in entries if e.name.endswith(SUFFIX)]
         self._remove_abandoned(entries)

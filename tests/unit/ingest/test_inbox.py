@@ -21,6 +21,7 @@ from shared.db import dispose_all, session_scope, sqlite_file
 from shared.migrate import upgrade
 from shared.models import Document, OutboxEvent
 from shared.settings import Settings
+from tests.conftest import assert_problem
 from tests.unit.ingest.served import ingest_client
 
 TEXT = "关于做好2026年高校毕业生就业工作的通知\n各区人民政府:\n现将有关事项通知如下。"
@@ -221,3 +222,20 @@ def test_the_status_command_counts_documents_still_in_the_inbox(
         assert status_counts() == {"received": 1}
     finally:
         get_settings.cache_clear()
+
+
+def test_a_document_the_inbox_cannot_take_is_a_503_and_nothing_is_stored(
+    settings: Settings,
+) -> None:
+    app = create_app(settings.model_copy(update={"ingest_relay": False}))
+    _inbox(settings).path.write_text("not a directory")  # as a full or broken disk would
+
+    async def main() -> None:
+        async with ingest_client(app, headers={"X-API-Key": _key(settings)}) as c:
+            r = await c.post("/v1/documents", json={"text": TEXT})
+            assert_problem(r, 503)
+            assert "nothing was kept" in r.json()["detail"]
+            assert (await c.get("/v1/documents")).json()["items"] == []
+
+    asyncio.run(main())
+    assert _stored(settings) == 0
