@@ -43,7 +43,7 @@ from shared.problems import ServiceUnavailable
 SUFFIX = ".doc"
 PARTIAL = ".part"
 ID_LENGTH = len(new_id())
-BATCH = 200  # documents per moving transaction (and per pipeline event)
+BATCH = 200  # documents per moving transaction (one pipeline event per request in it)
 # A file still half-written after this long was left by a process that died writing it.
 ABANDONED_S = 600.0
 
