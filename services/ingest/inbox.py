@@ -26,7 +26,7 @@ import json
 import os
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -44,6 +44,9 @@ SUFFIX = ".doc"
 PARTIAL = ".part"
 ID_LENGTH = len(new_id())
 BATCH = 200  # documents per moving transaction (one pipeline event per request in it)
+# The submission's fields a file's header line carries (the original follows it as is):
+# read off the dataclass, so a field added to `Submission` travels through the inbox too.
+HEADER_FIELDS = tuple(f.name for f in fields(Submission) if f.name != "original")
 # A file still half-written after this long was left by a process that died writing it.
 ABANDONED_S = 600.0
 
@@ -81,13 +84,7 @@ class Inbox:
             "id": waiting.id,
             "received_at": waiting.received_at.isoformat(),
             "request_id": request_id,
-            "input_format": sub.input_format,
-            "content_type": sub.content_type,
-            "filename": sub.filename,
-            "encoding": sub.encoding,
-            "title": sub.title,
-            "source_url": sub.source_url,
-            "metadata": sub.metadata,
+            **{name: getattr(sub, name) for name in HEADER_FIELDS},
         }
         final = self.path / f"{waiting.id}{SUFFIX}"
         partial = final.with_suffix(PARTIAL)
@@ -218,16 +215,7 @@ def _load(path: Path) -> tuple[dict[str, Any], bytes] | None:
 
 
 def _document(header: dict[str, Any], original: bytes) -> Document:
-    sub = Submission(
-        original=original,
-        input_format=header["input_format"],
-        content_type=header["content_type"],
-        filename=header["filename"],
-        encoding=header["encoding"],
-        title=header["title"],
-        source_url=header["source_url"],
-        metadata=header["metadata"],
-    )
+    sub = Submission(original=original, **{name: header[name] for name in HEADER_FIELDS})
     doc = service.new_document(sub, request_id=header["request_id"])
     doc.id = header["id"]
     doc.received_at = datetime.fromisoformat(header["received_at"])
