@@ -36,11 +36,12 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
+from functools import cached_property
 from itertools import pairwise
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import tantivy
 from tantivy import Occur, Query
@@ -59,6 +60,7 @@ from services.search.engines.base import (
     Suggestion,
 )
 from services.search.engines.facet_cache import StateCache, facet_key
+from services.search.engines.stored_hits import ParsedCache
 from services.search.highlight import highlight
 from services.search.query import ParsedQuery, Term, parse_query
 
@@ -141,7 +143,10 @@ class EmbeddedEngine:
         self._current_stamp: tuple[int, int] = (0, 0)
         self._current_cached: str | None = None
         self._schema_version = SCHEMA_VERSION
-        self._facet_cache: StateCache[dict[str, list[FacetValue]]] = StateCache()
+        self._facet_cache: StateCache[_Counts] = StateCache()
+        self._stored: ParsedCache[_StoredHit] = ParsedCache(
+            lambda raw: _StoredHit(raw, self.analyzer)
+        )
         if writable:
             self.path.mkdir(parents=True, exist_ok=True)
             if self._current_name() is None:
@@ -416,22 +421,23 @@ class EmbeddedEngine:
             return empty
         filters = self._filters(query)
         hidden = [] if query.include_duplicates else [_copies()]
-        full = _must([text_query, *filters.values()], exclude=hidden)
+        full = _must([text_query, *(f for f, _ in filters.values())], exclude=hidden)
         key = facet_key(query)
         cached = self._facet_cache.get(state, key)
-        # Facets re-run the query in tantivy (the GIL is released): in other threads they
-        # overlap the ranked search instead of following it (−40 % latency on 10k docs).
-        passes = (
-            []
+        # The facets re-run the query in tantivy (the GIL is released): in another thread
+        # they overlap the ranked search instead of following it (−40 % latency on 10k
+        # docs). They also count the total, so the ranked search does not.
+        counting = (
+            None
             if cached is not None
-            else self._submit_facets(searcher, text_query, full, filters, hidden)
+            else _FACET_POOL.submit(self._facets, searcher, text_query, filters, hidden)
         )
         offset = (query.page - 1) * query.size
         sort = query.sort
         if sort == "relevance" and parsed.is_empty:
             sort = "date_desc"  # nothing to rank by: newest first
         if sort == "relevance":
-            result = searcher.search(full, limit=query.size, offset=offset, count=True)
+            result = searcher.search(full, limit=query.size, offset=offset, count=False)
         else:
             field, order = (
                 ("date_desc", tantivy.Order.Desc)
@@ -442,7 +448,7 @@ class EmbeddedEngine:
                 full,
                 limit=query.size,
                 offset=offset,
-                count=True,
+                count=False,
                 order_by_field=field,
                 order=order,
             )
@@ -451,26 +457,28 @@ class EmbeddedEngine:
             self._hit(searcher.doc(address), score if sort == "relevance" else 0.0, terms)
             for score, address in result.hits
         ]
-        if cached is None:
-            cached = _gather(passes)
+        if counting is not None:
+            cached = counting.result()
             self._facet_cache.put(state, key, cached)
+        assert cached is not None
         return SearchResult(
-            total=int(getattr(result, "count", 0) or 0),
+            total=cached.total,
             hits=hits,
-            facets=dict(cached),
+            facets=dict(cached.facets),
             normalized_query=parsed.normalized,
             query_tokens=parsed.tokens,
         )
 
     def _hit(self, doc: tantivy.Document, score: float, terms: list[str]) -> SearchHit:
-        p = _payload(doc)
-        normalize = self.analyzer.fold if p.get("simplified") else self.analyzer.normalize
+        raw = doc.get_first("payload")
+        stored = self._stored.get(bytes(raw) if raw is not None else b"{}")
+        p = stored.payload
         title, text = p["title"] or "", p["text"] or ""
         highlights: dict[str, list[str]] = {}
         if terms:
-            if marked := highlight(title, normalize(title), terms, whole=True):
+            if marked := highlight(title, stored.title_normalized, terms, whole=True):
                 highlights["title"] = marked
-            if marked := highlight(text, normalize(text), terms):
+            if marked := highlight(text, stored.text_normalized, terms):
                 highlights["text"] = marked
         return SearchHit(
             id=str(doc.get_first("id")),
@@ -576,10 +584,12 @@ class EmbeddedEngine:
             [(Occur.Must, q) for q in musts] + [(Occur.MustNot, q) for q in excluded]
         )
 
-    def _filters(self, query: SearchQuery) -> dict[str, Query]:
-        """Every filter of `query`, keyed by what it filters (a `FACET_OWN_FILTER` value).
-        Hiding cluster copies is not one of them: see `_copies`."""
-        filters: dict[str, Query] = {}
+    def _filters(self, query: SearchQuery) -> dict[str, tuple[Query, str]]:
+        """Every filter of `query`, keyed by what it filters (a `FACET_OWN_FILTER` value),
+        as a query for the ranked search and as the same query in tantivy's query syntax,
+        which a filter aggregation takes (`_facets`). Hiding cluster copies is not one of
+        them: see `_copies`."""
+        filters: dict[str, tuple[Query, str]] = {}
         for field, values in (
             ("province", query.province),
             ("city", query.city),
@@ -588,71 +598,71 @@ class EmbeddedEngine:
             ("topic", query.topic),
         ):
             if values:
-                filters[field] = Query.term_set_query(SCHEMA, field, list(values))
+                filters[field] = (
+                    Query.term_set_query(SCHEMA, field, list(values)),
+                    " OR ".join(f"{field}:{_quoted(v)}" for v in values),
+                )
         if query.date_from or query.date_to:
-            filters["date"] = Query.range_query(
-                SCHEMA,
-                "date_num",
-                tantivy.FieldType.Integer,
-                _num(query.date_from) if query.date_from else 0,
-                _num(query.date_to) if query.date_to else NO_DATE_ASC,
+            low = _num(query.date_from) if query.date_from else 0
+            high = _num(query.date_to) if query.date_to else NO_DATE_ASC
+            filters["date"] = (
+                Query.range_query(SCHEMA, "date_num", tantivy.FieldType.Integer, low, high),
+                f"date_num:[{low} TO {high}]",
             )
-        return {key: Query.const_score_query(f, 0.0) for key, f in filters.items()}
+        return {key: (Query.const_score_query(q, 0.0), text) for key, (q, text) in filters.items()}
 
-    def _submit_facets(
+    def _facets(
         self,
         searcher: tantivy.Searcher,
         text_query: Query,
-        full: Query,
-        filters: dict[str, Query],
+        filters: dict[str, tuple[Query, str]],
         hidden: list[Query],
-    ) -> list[Future[dict[str, list[FacetValue]]]]:
-        """Multi-select facets: each counts under every filter but its own
-        (`FACET_OWN_FILTER`; the year facet ignores the date range). Facets whose own filter
-        is not set share one pass over the fully filtered query; each filtered one gets its
-        own pass without its filter. The passes run in parallel in the facet pool."""
+    ) -> _Counts:
+        """Multi-select facets and the total, in one pass over the text query's matches.
+
+        Each facet counts under every filter but its own (`FACET_OWN_FILTER`; the year
+        facet ignores the date range): a filter aggregation per filtered facet (the other
+        filters) and one for the rest (all filters), whose document count is the total.
+        Matching the text is most of a pass (unions of long posting lists, phrases):
+        a pass per filtered facet cost 38 % more instructions for filtered queries at
+        100k documents (callgrind), and counting the total in the ranked search as well
+        made it a full pass instead of a top-k."""
+        slots = self._topic_slots(searcher)
+
+        def within(keys: Iterable[str]) -> str:
+            return " AND ".join(f"({filters[k][1]})" for k in keys) or "*"
+
         shared = [name for name in FACET_FIELDS if FACET_OWN_FILTER[name] not in filters]
-        futures = []
-        if shared:
-            futures.append(_FACET_POOL.submit(self._facets, searcher, full, shared))
+        aggs = {"all": {"filter": within(filters), "aggs": _facet_aggs(shared, slots)}}
         for name in FACET_FIELDS:
             own = FACET_OWN_FILTER[name]
             if own in filters:
-                rest = [f for key, f in filters.items() if key != own]
-                futures.append(
-                    _FACET_POOL.submit(
-                        self._facets, searcher, _must([text_query, *rest], exclude=hidden), [name]
-                    )
-                )
-        return futures
+                rest = within(k for k in filters if k != own)
+                aggs[f"own_{name}"] = {"filter": rest, "aggs": _facet_aggs([name], slots)}
+        raw = searcher.aggregate(_must([text_query], exclude=hidden), aggs)
+        facets = _read_facets(raw["all"], shared, slots)
+        for name in FACET_FIELDS:
+            if f"own_{name}" in raw:
+                facets.update(_read_facets(raw[f"own_{name}"], [name], slots))
+        return _Counts(
+            {name: facets.get(name, []) for name in FACET_FIELDS}, int(raw["all"]["doc_count"])
+        )
 
-    def _facets(
-        self, searcher: tantivy.Searcher, query: Query, names: Sequence[str]
-    ) -> dict[str, list[FacetValue]]:
-        slotted = "topic" in names and self._topic_slots(searcher)
-        aggs = {
-            name: {"terms": {"field": FACET_SOURCE[name], "size": FACET_SIZE}}
-            for name in names
-            if not (slotted and name == "topic")
-        }
-        if slotted:
-            for i in range(TOPIC_SLOTS):
-                aggs[f"topic#{i}"] = {"terms": {"field": f"topic_{i}", "size": SLOT_TERMS}}
-        raw = searcher.aggregate(query, aggs)
-        facets: dict[str, list[FacetValue]] = {}
-        for name in names:
-            if slotted and name == "topic":
-                facets[name] = _merge_slots([raw.get(f"topic#{i}") for i in range(TOPIC_SLOTS)])
-                continue
-            buckets = (raw.get(name) or {}).get("buckets") or []
-            facets[name] = [
-                FacetValue(value=_facet_key(b["key"]), count=int(b["doc_count"])) for b in buckets
-            ]
-        return facets
-
-    def _topic_slots(self, searcher: tantivy.Searcher) -> bool:
-        """Whether the slots hold every document's topics (schema 3, none with more)."""
-        return self._schema_version >= 3 and not searcher.doc_freq("topic_more", "1")
+    def _topic_slots(self, searcher: tantivy.Searcher) -> int:
+        """How many topic slots the topic facet counts: up to the last one that some
+        document fills (slots fill in order; each is a column pass over every match, and
+        documents with three topics at most left two of five always empty: −0.5 ms a pass
+        at 100k matches). 0 where the slots do not hold every document's topics (an index
+        from before them, or a document with more than `TOPIC_SLOTS`): count `topic`."""
+        if self._schema_version < 3 or searcher.doc_freq("topic_more", "1"):
+            return 0
+        for i in reversed(range(TOPIC_SLOTS)):
+            # A term dictionary lookup: any term besides NO_TOPIC (one of a deleted
+            # document, at worst, until a merge drops it) means the slot is counted.
+            found = searcher.terms_with_prefix(f"topic_{i}", "", limit=2)
+            if any(term != NO_TOPIC for term, _ in found):
+                return i + 1
+        return 1  # no document has a topic: one slot, all NO_TOPIC, counts nothing
 
     # --- suggestions and similar documents -----------------------------------------
     async def suggest(self, prefix: str, *, size: int = 10) -> list[Suggestion]:
@@ -758,13 +768,45 @@ def _merge_slots(slots: list[Any]) -> list[FacetValue]:
     return [FacetValue(value=value, count=count) for value, count in ranked]
 
 
-def _gather(
-    passes: list[Future[dict[str, list[FacetValue]]]],
+class _Counts(NamedTuple):
+    """What `_facets` counts for a query: its facets and its total."""
+
+    facets: dict[str, list[FacetValue]]
+    total: int
+
+
+def _facet_aggs(names: Sequence[str], slots: int) -> dict[str, Any]:
+    """Terms aggregations for the facets `names` (topic over `slots` slots, or over the
+    multi-valued `topic` field when `slots` is 0; see `_topic_slots`)."""
+    aggs: dict[str, Any] = {
+        name: {"terms": {"field": FACET_SOURCE[name], "size": FACET_SIZE}}
+        for name in names
+        if not (slots and name == "topic")
+    }
+    if "topic" in names:
+        for i in range(slots):
+            aggs[f"topic#{i}"] = {"terms": {"field": f"topic_{i}", "size": SLOT_TERMS}}
+    return aggs
+
+
+def _read_facets(
+    raw: dict[str, Any], names: Sequence[str], slots: int
 ) -> dict[str, list[FacetValue]]:
-    merged: dict[str, list[FacetValue]] = {}
-    for done in passes:
-        merged.update(done.result())
-    return {name: merged.get(name, []) for name in FACET_FIELDS}
+    facets: dict[str, list[FacetValue]] = {}
+    for name in names:
+        if slots and name == "topic":
+            facets[name] = _merge_slots([raw.get(f"topic#{i}") for i in range(slots)])
+            continue
+        buckets = (raw.get(name) or {}).get("buckets") or []
+        facets[name] = [
+            FacetValue(value=_facet_key(b["key"]), count=int(b["doc_count"])) for b in buckets
+        ]
+    return facets
+
+
+def _quoted(value: str) -> str:
+    """`value` as one quoted term of tantivy's query syntax (raw fields keep it whole)."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _num(d: date) -> int:
@@ -775,6 +817,25 @@ def _facet_key(key: Any) -> str:
     if isinstance(key, float) and key.is_integer():
         return str(int(key))
     return str(key)
+
+
+class _StoredHit:
+    """A hit's stored payload, parsed, with its title and text normalised for highlighting
+    on first use (kept by `ParsedCache`, shared by the requests that return it)."""
+
+    def __init__(self, raw: bytes, analyzer: Analyzer) -> None:
+        self.payload: dict[str, Any] = dict(json.loads(raw))
+        # Script conversion, most of normalising, is skipped where indexing found nothing
+        # to convert (`simplified`, see `_document`).
+        self._normalize = analyzer.fold if self.payload.get("simplified") else analyzer.normalize
+
+    @cached_property
+    def title_normalized(self) -> str:
+        return self._normalize(self.payload.get("title") or "")
+
+    @cached_property
+    def text_normalized(self) -> str:
+        return self._normalize(self.payload.get("text") or "")
 
 
 def _payload(doc: tantivy.Document) -> dict[str, Any]:

@@ -137,3 +137,16 @@ def test_an_index_from_before_the_pairs_field_still_answers_until_reindexed(
     assert found(text='"深化校企"') == ["gs"]
     assert found(text="产教融合", province=["四川省"]) == ["sc"]
     assert "reindex" not in run_async(reader.health()).detail
+
+
+def test_a_reindexed_document_shows_its_new_text_not_the_remembered_one(tmp_path: Path) -> None:
+    # Hits' parsed payloads are remembered between searches: a re-indexed document must
+    # show (and highlight) what it says now.
+    engine = EmbeddedEngine(tmp_path / "index")
+    run_async(engine.index([IndexDocument(id="d1", title="关于推进产教融合的通知", text="旧文")]))
+    first = run_async(engine.search(SearchQuery(text="产教融合"))).hits[0]
+    assert first.title == "关于推进产教融合的通知"
+    run_async(engine.index([IndexDocument(id="d1", title="關於深化產教融合的意見", text="新文")]))
+    (hit,) = run_async(engine.search(SearchQuery(text="产教融合"))).hits
+    assert hit.title == "關於深化產教融合的意見"
+    assert hit.highlights["title"] == ["關於深化<em>產教融合</em>的意見"]

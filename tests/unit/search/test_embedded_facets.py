@@ -1,4 +1,4 @@
-"""Embedded multi-select facets: how many aggregation passes a search costs."""
+"""Embedded multi-select facets: one aggregation pass a search, exact counts, cached."""
 
 from __future__ import annotations
 
@@ -31,33 +31,40 @@ def passes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[EmbeddedEng
     seen: list[list[str]] = []
     original = EmbeddedEngine._facets
 
-    def spy(self: EmbeddedEngine, searcher: Any, query: Any, names: Any) -> Any:
-        seen.append(list(names))
-        return original(self, searcher, query, names)
+    def spy(self: EmbeddedEngine, searcher: Any, text: Any, filters: Any, hidden: Any) -> Any:
+        seen.append(sorted(filters))
+        return original(self, searcher, text, filters, hidden)
 
     monkeypatch.setattr(EmbeddedEngine, "_facets", spy)
     return engine, seen
 
 
 def _passes(engine: EmbeddedEngine, seen: list[Any], **kw: Any) -> list[list[str]]:
+    """The aggregation passes a search ran, each as the filters it counted under."""
     seen.clear()
     result = run_async(engine.search(SearchQuery(text="产教融合", **kw)))
     assert set(result.facets) == set(FACET_FIELDS)
+    assert result.total == 1
     return sorted(seen)
 
 
 def test_without_filters_one_pass_counts_every_facet(passes: Any) -> None:
-    assert _passes(*passes) == [list(FACET_FIELDS)]
+    assert _passes(*passes) == [[]]
 
 
-def test_each_filtered_field_adds_one_pass_the_others_share_one(passes: Any) -> None:
-    shared = [f for f in FACET_FIELDS if f != "province"]
-    assert _passes(*passes, province=["甘肃省"]) == sorted([shared, ["province"]])
-    got = _passes(*passes, province=["甘肃省"], date_from=date(2021, 1, 1))
-    assert got == sorted([["city", "doc_type", "issuer", "topic"], ["province"], ["year"]])
+def test_filters_add_no_pass_each_facet_is_counted_in_the_same_one(passes: Any) -> None:
+    engine, seen = passes
+    assert _passes(engine, seen, province=["甘肃省"], doc_type=["通知"]) == [
+        ["doc_type", "province"]
+    ]
+    result = run_async(engine.search(SearchQuery(text="产教融合", province=["四川省"])))
+    assert result.total == 0 and result.hits == []
+    # Multi-select: the province facet leaves out its own filter, the others do not.
+    assert [(f.value, f.count) for f in result.facets["province"]] == [("甘肃省", 1)]
+    assert result.facets["city"] == []
 
 
-def test_every_field_filtered_means_no_shared_pass(passes: Any) -> None:
+def test_every_field_filtered_is_still_one_pass(passes: Any) -> None:
     got = _passes(
         *passes,
         province=["甘肃省"],
@@ -67,7 +74,7 @@ def test_every_field_filtered_means_no_shared_pass(passes: Any) -> None:
         topic=["产教融合"],
         date_to=date(2021, 12, 31),
     )
-    assert got == sorted([f] for f in FACET_FIELDS)
+    assert got == [["city", "date", "doc_type", "issuer", "province", "topic"]]
 
 
 def _doc(doc_id: str, topics: list[str]) -> IndexDocument:
@@ -114,11 +121,69 @@ def test_facets_of_a_repeated_search_are_counted_once_until_the_index_changes(
     passes: Any,
 ) -> None:
     engine, seen = passes
-    assert _passes(engine, seen, sort="date_desc") == [list(FACET_FIELDS)]
+    assert _passes(engine, seen, sort="date_desc") == [[]]
     assert _passes(engine, seen, sort="date_desc", page=2) == []  # another page: same counts
     assert _passes(engine, seen, province=["甘肃省"]) != []  # other filters: counted
     run_async(engine.index([_doc("d2", ["产教融合"])]))
     seen.clear()
     result = run_async(engine.search(SearchQuery(text="产教融合", sort="date_desc")))
-    assert seen == [list(FACET_FIELDS)]  # the index changed: counted again
+    assert seen == [[]]  # the index changed: counted again
+    assert result.total == 2
     assert {f.value: f.count for f in result.facets["topic"]} == {"产教融合": 2}
+
+
+def test_topic_facet_counts_the_slots_documents_fill_and_follows_a_fuller_one(
+    tmp_path: Path,
+) -> None:
+    engine = EmbeddedEngine(tmp_path / "index")
+    run_async(engine.index([_doc("a", ["产教融合"]), _doc("b", ["职业教育", "乡村振兴"])]))
+    assert engine._topic_slots(engine._open().searcher()) == 2  # slots 3-5 are never read
+    assert _topic_counts(engine) == {"产教融合": 1, "职业教育": 1, "乡村振兴": 1}
+    # A document filling four slots: its third and fourth topics are counted at once.
+    run_async(engine.index([_doc("c", ["技能人才", "教师队伍", "终身学习", "经费保障"])]))
+    assert engine._topic_slots(engine._open().searcher()) == 4
+    assert _topic_counts(engine) == {
+        "产教融合": 1,
+        "职业教育": 1,
+        "乡村振兴": 1,
+        "技能人才": 1,
+        "教师队伍": 1,
+        "终身学习": 1,
+        "经费保障": 1,
+    }
+
+
+def test_filter_values_with_query_syntax_count_and_match_exactly(tmp_path: Path) -> None:
+    # Filters reach the facet pass as tantivy query syntax: quotes, backslashes, brackets,
+    # colons, operators and spaces inside a value must stay part of that one value.
+    values = [
+        '某"引号"局',
+        "反\\斜杠",
+        "(括号) [方] {花}",
+        "a:b",
+        "OR",
+        "两 个",
+        "-减+加*",
+        "末尾\\",
+    ]
+    engine = EmbeddedEngine(tmp_path / "index")
+    docs = [
+        IndexDocument(
+            id=f"d{i}",
+            title="关于推进产教融合的通知",
+            text="深化校企合作。",
+            issuers=[value],
+            province="甘肃省" if i % 2 else "四川省",
+        )
+        for i, value in enumerate(values)
+    ]
+    run_async(engine.index(docs))
+    for i, value in enumerate(values):
+        result = run_async(engine.search(SearchQuery(text="产教融合", issuer=[value])))
+        assert [h.id for h in result.hits] == [f"d{i}"] and result.total == 1, value
+        province = "甘肃省" if i % 2 else "四川省"
+        assert [(f.value, f.count) for f in result.facets["province"]] == [(province, 1)]
+        # Its own facet leaves the issuer filter out: every issuer is offered.
+        assert {f.value for f in result.facets["issuer"]} == set(values)
+    both = run_async(engine.search(SearchQuery(text="产教融合", issuer=values[:2])))
+    assert both.total == 2

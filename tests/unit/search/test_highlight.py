@@ -30,3 +30,15 @@ def test_snippets_are_short_and_around_the_matches() -> None:
 def test_no_match_gives_nothing() -> None:
     assert highlight("营商环境", "营商环境", ["乡村振兴"]) == []
     assert highlight("营商环境", "营商环境", []) == []
+
+
+def test_another_query_on_the_same_text_marks_its_own_terms() -> None:
+    # The pattern is built once per set of terms and reused: a different set must not
+    # get an earlier one's.
+    text = "深化产教融合,推进校企合作。"
+    assert highlight(text, text, ["产教融合"], whole=True) == [
+        "深化<em>产教融合</em>,推进校企合作。"
+    ]
+    assert highlight(text, text, ["校企合作"], whole=True) == [
+        "深化产教融合,推进<em>校企合作</em>。"
+    ]
