@@ -39,6 +39,7 @@ def run_pipeline(
         url = env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'policy.db'}"
         engine = sa.create_engine(url)
         single = [_one_document_latency(stack, i) for i in range(3)]
+        cpu_before = stack_cpu(stack)
         start = time.perf_counter()
         post_ms: list[float] = []
         for i in range(0, len(docs), 100):
@@ -51,6 +52,7 @@ def run_pipeline(
         expected = len(docs)
         done = _wait_final(engine, expected, timeout=1800)
         elapsed = time.perf_counter() - start
+        cpu = _cpu_per_document(cpu_before, stack_cpu(stack), done)
         stages = _stage_stats(engine)
         counts = _counts(engine)
         # Ingest latency while the workers are busy (what a portal posting new documents
@@ -96,6 +98,7 @@ def run_pipeline(
         "docs_per_s": round(total_final / elapsed, 1),
         "status_counts": counts,
         "stages": stages,
+        "cpu_ms_per_doc": cpu,
         "ingest_latency": {
             "offered_rate": load["offered_rate"],
             "seconds": load["seconds"],
@@ -196,6 +199,48 @@ def _counts(engine: sa.Engine) -> dict[str, int]:
                 sa.text("SELECT status, count(*) FROM documents GROUP BY status")
             )
         }
+
+
+# Which part of the stack a process is, by what its command line runs.
+ROLES = (
+    ("services.ingest.app", "ingest"),
+    ("cli.main relay", "relay"),
+    ("services.search.app", "search"),
+    ("services.extract.worker", "extract"),
+    ("services.search.indexer", "indexer"),
+    ("services.extract.beat", "beat"),
+)
+
+
+def stack_cpu(stack: RunningStack) -> dict[int, tuple[str, float]]:
+    """CPU seconds (user + system) used so far by each process of the stack, by pid, with
+    its role; forked pool processes count with their worker."""
+    import psutil
+
+    used: dict[int, tuple[str, float]] = {}
+    for proc in stack.descendants():
+        try:
+            command = " ".join(proc.cmdline())
+            times = proc.cpu_times()
+        except psutil.Error:
+            continue
+        role = next((r for marker, r in ROLES if marker in command), "other")
+        used[proc.pid] = (role, times.user + times.system)
+    return used
+
+
+def _cpu_per_document(
+    before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]], documents: int
+) -> dict[str, float]:
+    """CPU milliseconds per document each role used between two `stack_cpu` readings: where
+    the pipeline's time goes beside the stage functions the ceiling times (a process that
+    exited in between is missing; one that started counts whole)."""
+    per_role: dict[str, float] = {}
+    for pid, (role, seconds) in after.items():
+        spent = seconds - before.get(pid, (role, 0.0))[1]
+        per_role[role] = per_role.get(role, 0.0) + spent
+    rows = {role: round(s * 1000 / max(1, documents), 2) for role, s in sorted(per_role.items())}
+    return {**rows, "total": round(sum(rows.values()), 2)}
 
 
 def stack_footprint(stack: RunningStack, *, data_dir: Path, db_engine: sa.Engine) -> dict[str, Any]:

@@ -115,14 +115,27 @@ def main(*, docs: int = 2000, quick: bool = False) -> int:
                 ingest_rate=20 if quick else 100,
                 ingest_seconds=5 if quick else 60,
             )
-        result["ratio_to_ceiling"] = round(
-            result["docs_per_s"] / ceiling["ceiling_docs_per_s_2_cores"], 3
-        )
+        # The machine's speed drifts within minutes (see README): the ceiling is measured
+        # again after each pipeline run, and the run is compared with the mean of the two
+        # measurements around it (one ceiling, minutes away, once made the ratio 0.42).
+        before = ceiling["ceiling_docs_per_s_2_cores"]
+        ceiling = stage_ceiling(corpus)
+        after = ceiling["ceiling_docs_per_s_2_cores"]
+        result["ceiling_around_docs_per_s"] = [before, after]
+        result["ceiling_after"] = ceiling
+        result["ratio_to_ceiling"] = round(result["docs_per_s"] / ((before + after) / 2), 3)
         report["pipeline"][name] = result
         print(f"  one document, POST to indexed: {result['one_document_post_to_indexed_s']} s")
         print(
-            f"  {result['docs_per_s']} docs/s ({result['ratio_to_ceiling']:.0%} of ceiling), "
-            f"{result['elapsed_s']} s, statuses {result['status_counts']}"
+            f"  {result['docs_per_s']} docs/s ({result['ratio_to_ceiling']:.0%} of the ceiling,"
+            f" {before} before and {after} docs/s after this run), {result['elapsed_s']} s,"
+            f" statuses {result['status_counts']}"
+        )
+        cpu = result["cpu_ms_per_doc"]
+        print(
+            "  CPU ms/doc: "
+            + ", ".join(f"{role} {ms}" for role, ms in cpu.items())
+            + f" (the ceiling's stages: {ceiling['sum_ms_per_doc']})"
         )
         for stage, st in result["stages"].items():
             work, wait = st["work_ms"], st["queue_wait_ms"] or {}
