@@ -2,11 +2,12 @@
 
 Every hit of a result page is read back from the index's store as JSON, and its title and
 text normalised again for highlighting (width folding, script conversion): at 100k
-documents, with eight queries at a time, that was a third of the search process's time
-holding the GIL (py-spy `--gil`), which every request's Python work queues behind. The
-same documents come back again and again (the top of popular queries, the next page of
-one). Keyed by the stored bytes themselves, an entry cannot go stale: a re-indexed
-document has new bytes, and a merge of the index moves none.
+documents, with eight queries at a time, building a page's hits was 42 % of the search
+process's time holding the GIL (py-spy `--gil`), parsing and normalising about half of
+it, and every request's Python work queues behind the GIL. The same documents come back
+again and again (the top of popular queries, the next page of one). Keyed by the stored
+bytes themselves, an entry cannot go stale: a re-indexed document has new bytes, and a
+merge of the index moves none.
 """
 
 from __future__ import annotations
