@@ -114,20 +114,31 @@ class Inbox:
 
     def waiting(self) -> list[Path]:
         """The files waiting, oldest first."""
+        return [path for _, path in self.scan()]
+
+    def scan(self) -> list[tuple[int, Path]]:
+        """The files waiting with their modification times (ns), oldest first; a file
+        moved by another process while this looked is left out."""
         try:
             entries = list(os.scandir(self.path))
         except (FileNotFoundError, NotADirectoryError):
             return []
-        files = [e for e in entries if e.name.endswith(SUFFIX)]
         self._remove_abandoned(entries)
-        files.sort(key=_written)
-        return [Path(e.path) for e in files]
+        files = []
+        for e in entries:
+            if e.name.endswith(SUFFIX):
+                try:
+                    files.append((e.stat().st_mtime_ns, e.name, Path(e.path)))
+                except FileNotFoundError:
+                    continue
+        files.sort()
+        return [(written, path) for written, _, path in files]
 
     def settle(self, document_id: str | None = None) -> None:
         """Before a read: move everything waiting if `document_id` (or, with None, any
         document) is still here, so the read finds it in the database."""
-        if self.holds(document_id) if document_id else bool(self.waiting()):
-            self.move()
+        if not document_id or self.holds(document_id):
+            self.move()  # with nothing waiting, one directory scan and no transaction
 
     def move(self) -> int:
         """Move the waiting documents into the database; returns how many were moved."""
@@ -178,14 +189,8 @@ class InboxCollector(Collector):
         self.inbox = inbox
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        files = self.inbox.waiting()
-        oldest = 0.0
-        for path in files:  # oldest first; one may have been moved meanwhile
-            try:
-                oldest = time.time() - path.stat().st_mtime
-                break
-            except FileNotFoundError:
-                continue
+        files = self.inbox.scan()
+        oldest = time.time() - files[0][0] / 1e9 if files else 0.0
         yield GaugeMetricFamily(
             "policy_inbox_waiting",
             "Posted documents waiting in the SQLite inbox for the relay",
@@ -196,13 +201,6 @@ class InboxCollector(Collector):
             "Age of the oldest document waiting in the SQLite inbox",
             value=oldest,
         )
-
-
-def _written(entry: os.DirEntry[str]) -> tuple[int, str]:
-    try:
-        return entry.stat().st_mtime_ns, entry.name
-    except FileNotFoundError:  # moved meanwhile: skipped when read
-        return 0, entry.name
 
 
 def _load(path: Path) -> tuple[dict[str, Any], bytes] | None:

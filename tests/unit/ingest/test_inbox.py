@@ -97,6 +97,12 @@ def test_a_posted_document_is_listed_and_deleted_at_once_and_stays_deleted(
             assert _stored(settings) == 0 and len(inbox.waiting()) == 2
             metrics = (await c.get("/metrics")).text
             assert "policy_inbox_waiting 2.0" in metrics
+            (age,) = [
+                float(line.split()[1])
+                for line in metrics.splitlines()
+                if line.startswith("policy_inbox_oldest_seconds ")
+            ]
+            assert 0.0 <= age < 60.0  # the first document's age, posted just now
 
             listed = (await c.get("/v1/documents")).json()["items"]
             assert [d["id"] for d in listed] == [second, first]  # newest first, as posted
