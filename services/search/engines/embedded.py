@@ -470,8 +470,7 @@ class EmbeddedEngine:
         )
 
     def _hit(self, doc: tantivy.Document, score: float, terms: list[str]) -> SearchHit:
-        raw = doc.get_first("payload")
-        stored = self._stored.get(bytes(raw) if raw is not None else b"{}")
+        stored = self._stored.get(_stored_payload(doc))
         p = stored.payload
         title, text = p["title"] or "", p["text"] or ""
         highlights: dict[str, list[str]] = {}
@@ -843,6 +842,10 @@ class _StoredHit:
         return self._normalize(self.payload.get("text") or "")
 
 
-def _payload(doc: tantivy.Document) -> dict[str, Any]:
+def _stored_payload(doc: tantivy.Document) -> bytes:
     raw = doc.get_first("payload")
-    return dict(json.loads(bytes(raw))) if raw is not None else {}
+    return bytes(raw) if raw is not None else b"{}"
+
+
+def _payload(doc: tantivy.Document) -> dict[str, Any]:
+    return dict(json.loads(_stored_payload(doc)))
