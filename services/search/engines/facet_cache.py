@@ -1,7 +1,7 @@
-"""Facet counts of recent queries, for as long as the index does not change.
+"""Facet counts (and totals) of recent queries, for as long as the index does not change.
 
-Counting facets is most of a query's CPU at 100k documents (one pass over every match;
-the multi-valued topic field alone ~3 ms), and the same counts are asked for again and
+Counting facets is about half of a query's CPU at 100k documents (one pass over every
+match, which also counts the total), and the same counts are asked for again and
 again: the next page or another sort order of a result list, a portal's popular queries.
 Elasticsearch keeps such results in its shard request cache until the next refresh; this
 is the embedded engine's equivalent: entries belong to one index state (generation and
