@@ -12,17 +12,40 @@ import fcntl
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy import Connection, Engine, create_engine, event, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 
 def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
+
+
+def fetch_rows(connection: Connection, sql: str, params: Sequence[object]) -> list[Any]:
+    """`sql` (positional `?` placeholders) run on the connection's DB-API cursor, in its
+    transaction; errors raised as SQLAlchemy's (OperationalError stays retryable).
+
+    For lookups every document makes with dozens of parameters and hundreds of rows:
+    SQLAlchemy binds each parameter and builds a row object for each result, which cost
+    more than SQLite's own work for them (dedupe's LSH lookup 0.71 → 0.46 ms a document)."""
+    if connection.dialect.paramstyle != "qmark":
+        sql = sql.replace("?", "%s")  # psycopg: positional `%s`
+    dbapi = connection.dialect.loaded_dbapi
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql, tuple(params))
+        return list(cursor.fetchall())
+    except dbapi.Error as exc:
+        raise DBAPIError.instance(
+            sql, params, exc, dbapi.Error, dialect=connection.dialect
+        ) from exc
+    finally:
+        cursor.close()
 
 
 MMAP_BYTES = 1 << 30

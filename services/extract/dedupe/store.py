@@ -10,7 +10,6 @@ from typing import cast
 from sqlalchemy import (
     Connection,
     Table,
-    TextClause,
     bindparam,
     delete,
     func,
@@ -25,6 +24,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import BindParameter
 
 from services.extract.dedupe.signatures import SAMPLE_BAND
+from shared.db import fetch_rows
 from shared.models import Document, Relation, utcnow
 from shared.models.dedupe import ContentHash, DedupeSignature, LshBucket
 
@@ -39,31 +39,10 @@ RELATIONS = cast(Table, Relation.__table__)
 # a decision's Python time at 2,000 documents.
 _ID: BindParameter[str] = bindparam("id")
 _IDS: BindParameter[list[str]] = bindparam("ids", expanding=True)
-_SAMPLES: BindParameter[list[str]] = bindparam("samples", expanding=True)
 _HOLDER = select(HASHES.c.document_id).where(HASHES.c.hash == bindparam("hash"))
 _NEWEST = select(func.max(SIGNATURES.c.seq))
 _STILL = select(SIGNATURES.c.document_id).where(
     SIGNATURES.c.document_id.in_(_IDS), SIGNATURES.c.seq <= bindparam("upto")
-)
-_SAMPLE_COUNTS = (
-    select(BUCKETS.c.bucket)
-    .where(BUCKETS.c.band == SAMPLE_BAND, BUCKETS.c.bucket.in_(_SAMPLES))
-    .group_by(BUCKETS.c.bucket)
-    .having(func.count() > bindparam("common"))
-)
-_SHARED_SAMPLES = (
-    select(BUCKETS.c.document_id, func.count())
-    .where(
-        BUCKETS.c.band == SAMPLE_BAND,
-        BUCKETS.c.bucket.in_(_SAMPLES),
-        BUCKETS.c.document_id != bindparam("me"),
-    )
-    .group_by(BUCKETS.c.document_id)
-    .order_by(func.count().desc())
-    .limit(bindparam("limit"))
-)
-_SAMPLE_SIZES = select(SIGNATURES.c.document_id, SIGNATURES.c.shingle_count).where(
-    SIGNATURES.c.document_id.in_(_IDS)
 )
 _DECIDED_AFTER = (
     select(
@@ -179,17 +158,24 @@ def _known_common(connection: Connection) -> set[str]:
     return _KNOWN_COMMON.setdefault(str(connection.engine.url), set())
 
 
+def _marks(n: int) -> str:
+    return ", ".join("?" * n)
+
+
+# The two lookups every document makes, on the DB-API cursor (`fetch_rows`): through
+# SQLAlchemy they cost 0.71 and 0.92 ms a document, through the cursor 0.46 and 0.65
+# (2,000 bench documents, same SQL, plans and results).
 @lru_cache(maxsize=16)
-def _bucket_lookup(n: int) -> TextClause:
+def _bucket_lookup(n: int) -> str:
     # Plain SQL, cached per band count: building the same 32-way OR as SQLAlchemy
     # expressions took 6 ms per document against 0.2 ms for this (both use the index).
     # The signature's version comes along (a primary-key lookup per row, in the database):
     # the candidate check then reads only signatures it has not cached (core.py).
-    where = " OR ".join(f"(b.band = :b{i} AND b.bucket = :k{i})" for i in range(n))
-    return text(
+    where = " OR ".join(["(b.band = ? AND b.bucket = ?)"] * n)
+    return (
         "SELECT b.document_id, s.seq FROM lsh_buckets b"
         " JOIN dedupe_signatures s ON s.document_id = b.document_id"
-        f" WHERE ({where}) AND b.document_id != :me"
+        f" WHERE ({where}) AND b.document_id != ?"
     )
 
 
@@ -199,10 +185,9 @@ def lsh_candidates(
     """Documents sharing an LSH band, with their signature's version (`seq`)."""
     if not band_keys:
         return {}
-    params: dict[str, object] = {"me": exclude}
-    for i, (band, key) in enumerate(band_keys):
-        params[f"b{i}"], params[f"k{i}"] = band, key
-    return {doc_id: seq for doc_id, seq in session.execute(_bucket_lookup(len(band_keys)), params)}
+    params = [value for key in band_keys for value in key]
+    rows = fetch_rows(session.connection(), _bucket_lookup(len(band_keys)), [*params, exclude])
+    return dict(rows)
 
 
 def containment_candidates(
@@ -215,10 +200,14 @@ def containment_candidates(
     known = _known_common(connection)
     unknown = [x for x in samples if x not in known]
     if unknown:
-        newly = connection.scalars(
-            _SAMPLE_COUNTS, {"samples": unknown, "common": COMMON_SAMPLE_DOCS}
-        ).all()
-        common = set(newly)
+        rows = fetch_rows(
+            connection,
+            "SELECT bucket FROM lsh_buckets"
+            f" WHERE band = ? AND bucket IN ({_marks(len(unknown))})"
+            " GROUP BY bucket HAVING count(*) > ?",
+            [SAMPLE_BAND, *unknown, COMMON_SAMPLE_DOCS],
+        )
+        common = {bucket for (bucket,) in rows}
         if len(known) < 200_000:  # ~12 MB at most
             known.update(common)
         unknown = [x for x in unknown if x not in common]
@@ -226,13 +215,24 @@ def containment_candidates(
     if not informative:
         return set()
     shared: dict[str, int] = dict(
-        connection.execute(
-            _SHARED_SAMPLES, {"samples": informative, "me": exclude, "limit": limit * 5}
-        ).all()
+        fetch_rows(
+            connection,
+            "SELECT document_id, count(*) FROM lsh_buckets"
+            f" WHERE band = ? AND bucket IN ({_marks(len(informative))}) AND document_id != ?"
+            " GROUP BY document_id ORDER BY count(*) DESC LIMIT ?",
+            [SAMPLE_BAND, *informative, exclude, limit * 5],
+        )
     )
     if not shared:
         return set()
-    sizes: dict[str, int] = dict(connection.execute(_SAMPLE_SIZES, {"ids": list(shared)}).all())
+    sizes: dict[str, int] = dict(
+        fetch_rows(
+            connection,
+            "SELECT document_id, shingle_count FROM dedupe_signatures"
+            f" WHERE document_id IN ({_marks(len(shared))})",
+            list(shared),
+        )
+    )
     return _best_containment(shared, sizes, len(informative), min_share=min_share, limit=limit)
 
 
