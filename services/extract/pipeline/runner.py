@@ -14,9 +14,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
-from typing import TypeVar
+from typing import TypeVar, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, defer
 from sqlalchemy.sql.base import ExecutableOption
@@ -36,6 +36,7 @@ from shared.outbox import TaskSender, publish_own
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+STAGE_RUNS = cast(Table, StageRun.__table__)
 
 
 @dataclass(slots=True)
@@ -261,6 +262,7 @@ def _apply(
     while remaining:
         applied_ids: list[str] = []
         onward: dict[str, list[str]] = defaultdict(list)
+        runs: list[dict[str, object]] = []  # the slice's history rows
         budget = SLICE_SECONDS_UNDER_REQUESTS if requests_lately(database_url) else SLICE_SECONDS
         with session_scope(database_url, write=True) as session:
             began = time.perf_counter()
@@ -279,12 +281,17 @@ def _apply(
                 doc, steps = docs.get(doc_id), plans[doc_id]
                 if doc is None or doc.status != steps[0].stage.running_status:
                     continue  # deleted, or taken over by a retry: not ours any more
-                status, finished = _apply_document(session, doc, steps, queued_ms, onward)
+                status, finished = _apply_document(session, doc, steps, queued_ms, onward, runs)
                 outcomes[doc_id] = status
                 if finished and last.next_task and status not in (Status.DUPLICATE, Status.FAILED):
                     onward[last.next_task].append(doc_id)
                 if time.perf_counter() - began > budget or requests_waiting(database_url):
                     break
+            # One executemany for the slice's history: as ORM objects, each document's
+            # three rows were an INSERT … RETURNING in its savepoint's flush (3 % of the
+            # extract workers' CPU, inside the write turn).
+            if runs:
+                session.connection().execute(insert(STAGE_RUNS), runs)
             events += [
                 outbox.enqueue(
                     session,
@@ -304,6 +311,7 @@ def _apply_document(
     steps: list[_Step],
     queued_ms: dict[str, int | None],
     onward: dict[str, list[str]],
+    runs: list[dict[str, object]],
 ) -> tuple[str, bool]:
     """Apply a document's steps in one savepoint; returns (status, went through all).
 
@@ -312,20 +320,27 @@ def _apply_document(
     so that the stages before the one that crashed keep their results (a savepoint per
     stage and document cost more than the stages' writes)."""
     reindex: dict[str, list[str]] = defaultdict(list)
+    history: list[dict[str, object]] = []  # kept only if the steps' writes are
     # No autoflush: the steps' changes to the document go out in one UPDATE when the
     # savepoint ends. On SQLite an UPDATE rewrites the whole row, original and texts
     # included, and a query in one stage's apply flushed the stages before it.
     try:
         with session.begin_nested(), session.no_autoflush:
-            status, finished = _apply_steps(session, doc, steps, queued_ms, reindex, isolate=False)
+            status, finished = _apply_steps(
+                session, doc, steps, queued_ms, reindex, history, isolate=False
+            )
     except OperationalError:
         raise  # the database is unwell: retry the whole task later
     except Exception:
         reindex.clear()
+        history.clear()
         with session.no_autoflush:
-            status, finished = _apply_steps(session, doc, steps, queued_ms, reindex, isolate=True)
+            status, finished = _apply_steps(
+                session, doc, steps, queued_ms, reindex, history, isolate=True
+            )
     for task_name, ids in reindex.items():
         onward[task_name].extend(ids)
+    runs.extend(history)
     return status, finished
 
 
@@ -335,6 +350,7 @@ def _apply_steps(
     steps: list[_Step],
     queued_ms: dict[str, int | None],
     onward: dict[str, list[str]],
+    history: list[dict[str, object]],
     *,
     isolate: bool,
 ) -> tuple[str, bool]:
@@ -355,15 +371,15 @@ def _apply_steps(
             doc.status = Status.FAILED
             doc.error = error
             doc.failed_stage = stage.name
-        session.add(
-            StageRun(
-                document_id=doc.id,
-                stage=stage.name,
-                status="failed" if error else "ok",
-                ms=step.ms,
-                queued_ms=queued_ms.get(stage.name),
-                detail=error or detail,
-            )
+        history.append(
+            {
+                "document_id": doc.id,
+                "stage": stage.name,
+                "status": "failed" if error else "ok",
+                "ms": step.ms,
+                "queued_ms": queued_ms.get(stage.name),
+                "detail": error or detail,
+            }
         )
         if following is None or doc.status != following.running_status:
             break

@@ -1,12 +1,12 @@
-"""`fetch_rows`: raw cursor reads that behave like the session's own statements."""
+"""`fetch_rows`, `insert_rows`: DB-API cursor statements that behave like the session's own."""
 
 from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
-from shared.db import fetch_rows, session_scope
+from shared.db import fetch_rows, insert_rows, session_scope
 from shared.models import Document, Status
 
 
@@ -34,3 +34,29 @@ def test_database_errors_arrive_as_sqlalchemys(database_url: str) -> None:
         fetch_rows(session.connection(), "SELECT nothing FROM no_such_table WHERE x = ?", [1])
     assert isinstance(raised.value, sa.exc.DBAPIError)
     assert "no_such_table" in str(raised.value)
+
+
+BUCKET = "INSERT INTO lsh_buckets (band, bucket, document_id) VALUES (?, ?, ?)"
+
+
+def test_inserted_rows_commit_and_roll_back_with_the_transaction(database_url: str) -> None:
+    with session_scope(database_url, write=True) as session:
+        doc = Document(status=Status.RECEIVED, text="正文")
+        session.add(doc)
+        session.flush()
+        doc_id = doc.id
+        insert_rows(session.connection(), BUCKET, [(1, "a", doc_id), (2, "b", doc_id)])
+    with session_scope(database_url, write=True) as session:
+        insert_rows(session.connection(), BUCKET, [(3, "c", doc_id)])
+        session.rollback()
+    with session_scope(database_url) as session:
+        rows = fetch_rows(session.connection(), "SELECT band, bucket FROM lsh_buckets", [])
+    assert sorted(rows) == [(1, "a"), (2, "b")]
+    # A row already there is SQLAlchemy's IntegrityError, and the others stay as they were.
+    with (
+        pytest.raises(IntegrityError),
+        session_scope(database_url, write=True) as session,
+    ):
+        insert_rows(session.connection(), BUCKET, [(4, "d", doc_id), (1, "a", doc_id)])
+    with session_scope(database_url) as session:
+        assert fetch_rows(session.connection(), "SELECT count(*) FROM lsh_buckets", []) == [(2,)]
