@@ -10,8 +10,9 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import load_only
 
 from services.search.documents import (
@@ -30,6 +31,7 @@ from shared.runtime import run_async
 # extract batch; their own tasks then find them done. Bounded to keep a commit prompt.
 READY_LIMIT = 256
 MARK_SLICE = 32
+STAGE_RUNS = cast(Table, StageRun.__table__)
 # Marking a document indexed reads only what it decides on: loading whole rows (the
 # original, three texts, JSON) under the write turn walked their overflow pages in SQLite
 # and decoded their JSON, a fifth of the indexer's time, while every writer waited.
@@ -102,6 +104,7 @@ def _mark_indexed(
     # slice ends at the next document once one does (as the extract workers' do).
     while remaining:
         done = 0
+        runs: list[dict[str, object]] = []
         with session_scope(database_url, write=True) as session:
             chunk = remaining[:MARK_SLICE]
             docs = {
@@ -120,14 +123,18 @@ def _mark_indexed(
                     doc.indexed_at = read_at  # the index holds the document as read then
                     doc.dictionary_version = version
                     if first_time:
-                        session.add(
-                            StageRun(document_id=doc.id, stage="index", status="ok", ms=per_doc_ms)
-                        )
+                        runs.append(_history_row(doc.id, per_doc_ms))
                     outcomes[doc.id] = doc.status
                 if requests_waiting(database_url):
                     break
+            if runs:  # one executemany, as the extract workers' history (runner.py)
+                session.connection().execute(insert(STAGE_RUNS), runs)
         remaining = remaining[done:]
     return outcomes
+
+
+def _history_row(doc_id: str, ms: int) -> dict[str, object]:
+    return {"document_id": doc_id, "stage": "index", "status": "ok", "ms": ms}
 
 
 def _note_waiting(database_url: str, ids: list[str], reason: str) -> None:
