@@ -10,9 +10,8 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from datetime import datetime
-from typing import cast
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import load_only
 
 from services.search.documents import (
@@ -23,7 +22,7 @@ from services.search.documents import (
 )
 from services.search.engines.base import EngineUnavailable, SearchEngine
 from shared.db import requests_waiting, session_scope
-from shared.models import Document, StageRun, Status, utcnow
+from shared.models import Document, StageRun, Status, add_history, utcnow
 from shared.runtime import run_async
 
 # Documents waiting to be indexed that a task takes along with its own: one engine commit
@@ -31,7 +30,6 @@ from shared.runtime import run_async
 # extract batch; their own tasks then find them done. Bounded to keep a commit prompt.
 READY_LIMIT = 256
 MARK_SLICE = 32
-STAGE_RUNS = cast(Table, StageRun.__table__)
 # Marking a document indexed reads only what it decides on: loading whole rows (the
 # original, three texts, JSON) under the write turn walked their overflow pages in SQLite
 # and decoded their JSON, a fifth of the indexer's time, while every writer waited.
@@ -123,18 +121,20 @@ def _mark_indexed(
                     doc.indexed_at = read_at  # the index holds the document as read then
                     doc.dictionary_version = version
                     if first_time:
-                        runs.append(_history_row(doc.id, per_doc_ms))
+                        runs.append(
+                            {
+                                "document_id": doc.id,
+                                "stage": "index",
+                                "status": "ok",
+                                "ms": per_doc_ms,
+                            }
+                        )
                     outcomes[doc.id] = doc.status
                 if requests_waiting(database_url):
                     break
-            if runs:  # one executemany, as the extract workers' history (runner.py)
-                session.connection().execute(insert(STAGE_RUNS), runs)
+            add_history(session, runs)
         remaining = remaining[done:]
     return outcomes
-
-
-def _history_row(doc_id: str, ms: int) -> dict[str, object]:
-    return {"document_id": doc_id, "stage": "index", "status": "ok", "ms": ms}
 
 
 def _note_waiting(database_url: str, ids: list[str], reason: str) -> None:

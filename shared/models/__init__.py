@@ -10,6 +10,7 @@ from shared.models.documents import (
     Relation,
     StageRun,
     Status,
+    add_history,
 )
 from shared.models.outbox import IdempotencyRecord, OutboxEvent
 from shared.models.sources import SeenUrl, Source
@@ -30,6 +31,7 @@ __all__ = [
     "Source",
     "StageRun",
     "Status",
+    "add_history",
     "new_id",
     "utcnow",
 ]

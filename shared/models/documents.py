@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     Boolean,
@@ -13,10 +13,12 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    Table,
     Text,
     UniqueConstraint,
+    insert,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from shared.models.base import Base, JSONType, UTCDateTime, new_id, utcnow
 
@@ -138,6 +140,14 @@ class StageRun(Base):
     detail: Mapped[str | None] = mapped_column(Text)
 
     document: Mapped[Document] = relationship(back_populates="history")
+
+
+def add_history(session: Session, rows: list[dict[str, Any]]) -> None:
+    """`StageRun` rows (column values) in one executemany, in the session's transaction:
+    as ORM objects, each was an INSERT … RETURNING in a flush, inside the write turn
+    (3 % of the extract workers' CPU at three rows a document)."""
+    if rows:
+        session.connection().execute(insert(cast(Table, StageRun.__table__)), rows)
 
 
 class Relation(Base):

@@ -14,9 +14,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
-from typing import TypeVar, cast
+from typing import TypeVar
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, defer
 from sqlalchemy.sql.base import ExecutableOption
@@ -31,12 +31,11 @@ from services.extract.pipeline.base import (
 from shared import outbox, tasks
 from shared.db import requests_lately, requests_waiting, session_scope, write_turn_free
 from shared.events import DocumentBatch
-from shared.models import Document, OutboxEvent, StageRun, Status, utcnow
+from shared.models import Document, OutboxEvent, StageRun, Status, add_history, utcnow
 from shared.outbox import TaskSender, publish_own
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-STAGE_RUNS = cast(Table, StageRun.__table__)
 
 
 @dataclass(slots=True)
@@ -287,11 +286,7 @@ def _apply(
                     onward[last.next_task].append(doc_id)
                 if time.perf_counter() - began > budget or requests_waiting(database_url):
                     break
-            # One executemany for the slice's history: as ORM objects, each document's
-            # three rows were an INSERT … RETURNING in its savepoint's flush (3 % of the
-            # extract workers' CPU, inside the write turn).
-            if runs:
-                session.connection().execute(insert(STAGE_RUNS), runs)
+            add_history(session, runs)  # the slice's, in one executemany
             events += [
                 outbox.enqueue(
                     session,
